@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * airlock: a sandbox for AI agents. This file only dispatches to the
+ * subcommands; `airlock CMD` without `run` is refused with a hint rather
+ * than guessed, so that a typo never runs anything unsandboxed or twice.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "policy/policy.h"
+
+static const char usage_text[] =
+	"usage: airlock run [OPTIONS] [--] CMD [ARGS...]\n"
+	"       airlock run [OPTIONS] -c 'COMMAND STRING'\n"
+	"       airlock check [--settings FILE]... [--profile NAME]\n"
+	"       airlock help | --help | --version\n"
+	"\n"
+	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
+	"cgroup namespaces; the system read-only, the workspace (the current\n"
+	"folder) writable, credential files masked, protected files read-only;\n"
+	"no capabilities, no_new_privs, seccomp, Landlock, resource limits.\n"
+	"\n"
+	"run options:\n"
+	"  --settings FILE     settings file (JSON); may be repeated, later wins\n"
+	"  -c STRING           run STRING with /bin/sh -c\n"
+	"  --profile NAME      built-in profile: workspace (default), readonly\n"
+	"  --workspace DIR     the writable folder (default: the current one)\n"
+	"  --no-user-settings  ignore ~/.config/airlock/settings.json and\n"
+	"                      ~/.srt-settings.json\n"
+	"  --env NAME          pass NAME from the environment, even if it looks\n"
+	"                      like a secret\n"
+	"  --env NAME=VALUE    set NAME inside\n"
+	"  --memory SIZE       memory limit (e.g. 512M, 4G)\n"
+	"  --processes N       process limit\n"
+	"  --cpu SECONDS       CPU time limit per process\n"
+	"  --open-files N      open file limit per process\n"
+	"  --file-size SIZE    largest file CMD may write\n"
+	"  --timeout SECONDS   wall-clock limit for the whole run\n"
+	"  --dry-run           print the mount plan and filters; run nothing\n"
+	"  -v, --verbose       notes on stderr (twice: debug)\n"
+	"\n"
+	"Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for a\n"
+	"usage or settings error; 124 when --timeout expired; 125 when the\n"
+	"sandbox could not be set up; 126 when CMD cannot be executed; 127 when\n"
+	"CMD is not found.\n";
+
+void cli_print_usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s (see 'airlock --help')", msg);
+	return AIRLOCK_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub) {
+		cli_print_usage(stderr);
+		return AIRLOCK_EXIT_USAGE;
+	}
+	if (streq(sub, "run"))
+		return cli_run(argc - 1, argv + 1);
+	if (streq(sub, "check"))
+		return cli_check(argc - 1, argv + 1);
+	if (streq(sub, "help") || streq(sub, "--help") || streq(sub, "-h")) {
+		cli_print_usage(stdout);
+		return 0;
+	}
+	if (streq(sub, "--version") || streq(sub, "version")) {
+		printf("airlock %s\n", AIRLOCK_VERSION);
+		return 0;
+	}
+	if (sub[0] == '-')
+		return cli_usage_error("unknown option '%s'", sub);
+	{
+		char safe[256];
+
+		log_sanitize(safe, sizeof(safe), sub);
+		return cli_usage_error("'%s' is not an airlock command; to run it "
+				       "in the sandbox, write: airlock run -- %s",
+				       safe, safe);
+	}
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The supervisor of `airlock run`: outside the sandbox, with the caller's
+ * privileges. It plans the root, creates the sandbox's init in new user,
+ * mount, pid, net, ipc, uts and cgroup namespaces, writes its id maps,
+ * relays the terminal, forwards signals, enforces the wall-clock timeout
+ * and returns CMD's exit status. If the supervisor dies, even by SIGKILL,
+ * init dies with it (parent-death signal) and the kernel ends every process
+ * of the pid namespace; nothing was written outside, so nothing is left.
+ */
+#include "config.h"
+
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define SANDBOX_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
+			    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
+			    CLONE_NEWCGROUP)
+
+static const int supervisor_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD,
+};
+
+struct supervisor {
+	const struct sandbox_config *cfg;
+	struct sandbox_ids ids;
+	struct mount_plan plan;
+	struct limits_state limits;
+	struct pty_relay pty;
+	int sigfd;
+	int sync_wr; /* open while we live: init watches it */
+	pid_t init;
+	sigset_t old_mask;
+};
+
+static pid_t clone_init(int cgroup_fd)
+{
+	struct clone_args args = {
+		.flags = SANDBOX_NAMESPACES,
+		.exit_signal = SIGCHLD,
+	};
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static int block_signals(struct supervisor *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(supervisor_signals); i++)
+		sigaddset(&mask, supervisor_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, &s->old_mask) < 0)
+		return -errno;
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return s->sigfd < 0 ? -errno : 0;
+}
+
+static const char *clone_hint(int err)
+{
+	if (err == EPERM || err == ENOSPC)
+		return "; user namespaces may be disabled: check "
+		       "/proc/sys/user/max_user_namespaces and "
+		       "kernel.unprivileged_userns_clone or AppArmor's "
+		       "apparmor_restrict_unprivileged_userns";
+	return "";
+}
+
+/* Starts init and hands it its id maps. Returns 0 or an exit status. */
+static int start_init(struct supervisor *s, int *ready_rd)
+{
+	int sync[2], ready[2];
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	struct init_args args = {
+		.cfg = s->cfg, .plan = &s->plan, .ids = &s->ids,
+		.pty_slave = s->pty.slave, .with_cgroup = !s->limits.use_rlimits,
+	};
+
+	if (!cwd || pipe2(sync, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0) {
+		log_error_errno(errno, "cannot prepare the sandbox");
+		return AIRLOCK_EXIT_SETUP;
+	}
+	args.cwd = cwd;
+	args.sync_fd = sync[0];
+	args.ready_fd = ready[1];
+
+	s->init = clone_init(s->limits.cgroup_fd);
+	if (s->init < 0) {
+		int e = errno;
+
+		log_error_errno(e, "cannot create the sandbox's namespaces%s",
+				clone_hint(e));
+		return AIRLOCK_EXIT_SETUP;
+	}
+	if (s->init == 0) {
+		close(sync[1]);
+		close(ready[0]);
+		init_main(&args);
+	}
+	close(sync[0]);
+	close(ready[1]);
+	*ready_rd = ready[0];
+
+	if (userns_write_maps(s->init, &s->ids) < 0 ||
+	    write(sync[1], "M", 1) != 1) {
+		log_error("cannot map the sandbox's user and group ids");
+		kill(s->init, SIGKILL);
+		close(sync[1]);
+		return AIRLOCK_EXIT_SETUP;
+	}
+	s->sync_wr = sync[1];
+	return 0;
+}
+
+static int wait_init(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return AIRLOCK_EXIT_SETUP;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Handles one signal; returns true once init has ended. */
+static bool on_signal(struct supervisor *s, int signo, int *status)
+{
+	int st;
+	pid_t r;
+
+	if (signo == SIGCHLD) {
+		r = waitpid(s->init, &st, WNOHANG);
+		if (r != s->init)
+			return false;
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		return true;
+	}
+	if (signo == SIGWINCH && s->pty.master >= 0) {
+		pty_sync_size(&s->pty);
+		return false;
+	}
+	kill(s->init, signo);
+	return false;
+}
+
+static void drain_pty(struct supervisor *s)
+{
+	struct pollfd p = { .fd = s->pty.master, .events = POLLIN };
+
+	while (s->pty.master >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+		if (!pty_relay_out(&s->pty))
+			break;
+}
+
+/* Relays, forwards and waits until init ends or the timeout expires. */
+static int supervise(struct supervisor *s)
+{
+	uint64_t timeout_s = s->cfg->policy->limits.timeout_seconds;
+	int64_t deadline = timeout_s ? now_ms() + (int64_t)timeout_s * 1000 : 0;
+	bool stdin_open = s->pty.master >= 0;
+	int status = AIRLOCK_EXIT_SETUP;
+
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = s->pty.master, .events = POLLIN },
+			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+		int wait_ms = -1;
+		struct signalfd_siginfo si;
+
+		if (deadline) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0) {
+				log_error("timeout: %llu s elapsed; stopping the "
+					  "sandbox", (unsigned long long)timeout_s);
+				kill(s->init, SIGKILL);
+				(void)wait_init(s->init);
+				return AIRLOCK_EXIT_TIMEOUT;
+			}
+			wait_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
+		}
+		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
+			break;
+		if ((fds[1].revents & (POLLIN | POLLHUP)) && !pty_relay_out(&s->pty))
+			fds[1].fd = -1;
+		if ((fds[2].revents & (POLLIN | POLLHUP)) && !pty_relay_in(&s->pty))
+			stdin_open = false;
+		while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+			if (on_signal(s, (int)si.ssi_signo, &status)) {
+				drain_pty(s);
+				return status;
+			}
+	}
+	log_error_errno(errno, "supervisor loop failed");
+	kill(s->init, SIGKILL);
+	(void)wait_init(s->init);
+	return AIRLOCK_EXIT_SETUP;
+}
+
+/* True once CMD has started; else *status is init's (it said why). */
+static bool wait_ready(struct supervisor *s, int ready_rd, int *status)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = read(ready_rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(ready_rd);
+	if (n == 1)
+		return true;
+	*status = wait_init(s->init);
+	return false;
+}
+
+static void print_dry_run(struct supervisor *s)
+{
+	const struct policy *p = s->cfg->policy;
+
+	printf("airlock run --dry-run\nworkspace: %s\ncommand:", p->workspace);
+	for (size_t i = 0; s->cfg->argv[i]; i++)
+		printf(" %s", s->cfg->argv[i]);
+	printf("\nuser: uid %u gid %u inside%s\n", s->ids.inside_uid,
+	       s->ids.inside_gid, s->ids.as_root ?
+	       " (host id 65534; writable trees idmapped)" : "");
+	printf("namespaces: user mount pid net ipc uts cgroup; network: "
+	       "loopback only\n");
+	mount_plan_print(&s->plan, stdout);
+	seccomp_describe(p, stdout);
+	printf("landlock: read /, write the writable roots, /tmp, /run, /dev; "
+	       "tcp bind and connect %s\n",
+	       p->allow_local_binding ? "not restricted" : "refused");
+	printf("environment:\n");
+	for (size_t i = 0; i < s->cfg->env.len; i++) {
+		const char *eq = strchr(s->cfg->env.items[i], '=');
+
+		printf("  %.*s\n", eq ? (int)(eq - s->cfg->env.items[i]) : 0,
+		       s->cfg->env.items[i]);
+	}
+}
+
+int sandbox_run(const struct sandbox_config *cfg)
+{
+	struct supervisor s = {
+		.cfg = cfg, .sigfd = -1, .sync_wr = -1, .init = -1,
+	};
+	int ready_rd = -1, status;
+
+	sandbox_ids_init(&s.ids);
+	mount_plan_build(&s.plan, cfg->policy, &s.ids);
+	if (cfg->dry_run) {
+		print_dry_run(&s);
+		mount_plan_free(&s.plan);
+		return 0;
+	}
+
+	status = AIRLOCK_EXIT_SETUP;
+	if (s.ids.as_root && mount_plan_open_trees(&s.plan) < 0)
+		goto out;
+	if (limits_prepare(&s.limits, &cfg->policy->limits) < 0 ||
+	    pty_open(&s.pty) < 0)
+		goto out;
+	if (block_signals(&s) < 0) {
+		log_error_errno(errno, "cannot set up signal handling");
+		goto out;
+	}
+	status = start_init(&s, &ready_rd);
+	if (status != 0)
+		goto out;
+	if (s.pty.slave >= 0) {
+		close(s.pty.slave);
+		s.pty.slave = -1;
+	}
+	for (size_t i = 0; i < s.plan.len; i++)
+		if (s.plan.items[i].tree_fd >= 0) {
+			close(s.plan.items[i].tree_fd);
+			s.plan.items[i].tree_fd = -1;
+		}
+
+	if (wait_ready(&s, ready_rd, &status))
+		status = supervise(&s);
+out:
+	pty_restore(&s.pty);
+	if (s.sync_wr >= 0)
+		close(s.sync_wr);
+	limits_cleanup(&s.limits);
+	mount_plan_free(&s.plan);
+	if (s.sigfd >= 0) {
+		close(s.sigfd);
+		sigprocmask(SIG_SETMASK, &s.old_mask, NULL);
+	}
+	return status;
+}
