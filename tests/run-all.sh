@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite: builds with gcc and with clang (warnings are
+# errors), runs the unit tests under ASan and UBSan, runs a short pass of
+# each fuzz target, then the end-to-end tests against the built binary.
+# Build folders: build/ (gcc), build-clang/, build-asan/, build-fuzz/.
+set -eu
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+setup() { # setup DIR [meson options...]
+	dir=$1
+	shift
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+}
+
+say "build: gcc"
+setup build
+ninja -C build
+
+say "build: clang"
+CC=clang setup build-clang
+ninja -C build-clang
+
+say "unit tests under ASan and UBSan"
+CC=clang setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --suite unit --print-errorlogs
+
+if [ -x tests/fuzz/run-short.sh ]; then
+	say "fuzz targets, short run"
+	tests/fuzz/run-short.sh
+fi
+
+say "end-to-end tests"
+AIRLOCK_BIN="$PWD/build/airlock" /usr/bin/python3 -m pytest -q tests/e2e "$@"
