@@ -103,7 +103,7 @@ static int setup_inside(const struct init_args *a)
 	}
 	check_parent(a->sync_fd);
 
-	r = mount_plan_apply(a->plan, a->cwd);
+	r = mount_plan_apply(a->plan, a->cwd, a->cfg->policy->workspace);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->plan->len; i++)

@@ -379,6 +379,9 @@ int mount_plan_build(struct mount_plan *plan, const struct policy *p,
 	if (ids->as_root && !streq(p->home, "/"))
 		plan_add(plan, MOUNT_TMPFS, p->home, NULL, true);
 
+	/* the workspace is always visible, read-only unless made writable */
+	if (!strv_contains(&p->allow_write, p->workspace))
+		plan_add(plan, MOUNT_BIND_RO, p->workspace, p->workspace, true);
 	plan_writable(plan, p);
 	plan_reads(plan, p);
 	plan_deny_write(plan, p);
@@ -775,7 +778,7 @@ static int open_sources(const struct mount_plan *plan, int *trees)
 	return 0;
 }
 
-static int enter_root(int rfd, const char *cwd)
+static int enter_root(int rfd, const char *cwd, const char *workspace)
 {
 	if (fchdir(rfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) {
 		log_error_errno(errno, "cannot enter the new root (pivot_root)");
@@ -785,15 +788,20 @@ static int enter_root(int rfd, const char *cwd)
 		log_error_errno(errno, "cannot detach the old root");
 		return -errno;
 	}
-	if (chdir(cwd) < 0) {
-		log_error_errno(errno, "working folder %s is not visible inside",
-				cwd);
+	if (chdir(cwd) == 0)
+		return 0;
+	log_info("working folder %s is not visible inside; starting in the "
+		 "workspace", cwd);
+	if (chdir(workspace) < 0) {
+		log_error_errno(errno, "workspace %s is not visible inside",
+				workspace);
 		return -errno;
 	}
 	return 0;
 }
 
-int mount_plan_apply(const struct mount_plan *plan, const char *cwd)
+int mount_plan_apply(const struct mount_plan *plan, const char *cwd,
+		     const char *workspace)
 {
 	_cleanup_free_ int *trees = xcalloc(plan->len + 1, sizeof(int));
 	_cleanup_close_ int rfd = -1, empty = -1;
@@ -848,7 +856,7 @@ int mount_plan_apply(const struct mount_plan *plan, const char *cwd)
 		log_error_errno(-r, "cannot make the new root read-only");
 		goto out;
 	}
-	r = enter_root(rfd, cwd);
+	r = enter_root(rfd, cwd, workspace);
 out:
 	for (size_t i = 0; i < plan->len; i++)
 		if (trees[i] >= 0 && trees[i] != plan->items[i].tree_fd)

@@ -111,10 +111,12 @@ void mount_plan_print(const struct mount_plan *plan, FILE *f);
 void mount_plan_free(struct mount_plan *plan);
 /*
  * In the sandbox's init, with its own mount namespace: assembles the root
- * from plan and enters it with pivot_root, then changes to cwd. Returns 0
+ * from plan and enters it with pivot_root, then changes to cwd (else to
+ * the workspace, when cwd is not visible inside). Returns 0
  * or -errno after logging what failed.
  */
-int mount_plan_apply(const struct mount_plan *plan, const char *cwd);
+int mount_plan_apply(const struct mount_plan *plan, const char *cwd,
+		     const char *workspace);
 
 /* env.c */
 /*
