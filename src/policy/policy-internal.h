@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the policy files share among themselves, with the unit tests and
+ * with the fuzz target: the state of one load, error recording, path
+ * resolution, the settings parser and its position index. The rest of
+ * airlock uses policy.h only.
+ */
+#ifndef AIRLOCK_POLICY_INTERNAL_H
+#define AIRLOCK_POLICY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/policy.h"
+
+/* A settings file is small; anything larger is a mistake or an attack. */
+#define POLICY_FILE_MAX_BYTES (1024 * 1024)
+
+/* Errors kept per load; one more entry says that the rest were dropped. */
+#define POLICY_ERRORS_MAX 100
+
+/* Positions are recorded down to this nesting depth (the schema's is 4). */
+#define POLICY_INDEX_MAX_DEPTH 6
+
+/* One load in progress: the policy being built and where errors go. */
+struct policy_merge {
+	struct policy *p;
+	struct policy_errors *errs;
+	size_t errs_start; /* errs->len when the load began */
+};
+
+/*
+ * Appends one error to errs. file and key may be NULL; line and column
+ * are 0 when unknown. Past POLICY_ERRORS_MAX errors only a single "too
+ * many errors" entry is added.
+ */
+void policy_error_add(struct policy_errors *errs, const char *file, int line,
+		      int column, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* True when the load has recorded at least one error so far. */
+bool policy_merge_failed(const struct policy_merge *m);
+
+/*
+ * Sets name to value in a name/value list, replacing an earlier value of
+ * the same name (wiped first). Copies both strings.
+ */
+void policy_env_var_put(struct policy_env_var **vars, size_t *n,
+			const char *name, const char *value);
+
+/*
+ * Resolution of list entries against p->workspace and p->home. Each
+ * returns a new string owned by the caller, or NULL when the entry cannot
+ * be used; then *why (static text) says what is wrong with it.
+ *
+ * policy_resolve_path: absolute and lexically normal ("~" is the home
+ * folder, a relative path starts at the workspace); wildcards are kept.
+ * policy_resolve_mask: "~/x" and "/x" as above, a bare name without '/'
+ * unchanged, any other relative path taken from the workspace.
+ * policy_resolve_protect: a relative name, normalised ("./a//b/" is
+ * "a/b"); absolute paths, "~" and ".." components are refused.
+ */
+char *policy_resolve_path(const struct policy *p, const char *entry,
+			  const char **why);
+char *policy_resolve_mask(const struct policy *p, const char *entry,
+			  const char **why);
+char *policy_resolve_protect(const char *entry, const char **why);
+
+/*
+ * Parses one settings file, already read into text (len bytes, NUL bytes
+ * allowed and refused as JSON), and merges it into m->p. Every problem is
+ * added to m->errs with file (used in messages only) as its file name.
+ * Returns 0, or -EINVAL when this text produced errors. Touches no file.
+ */
+int policy_json_merge(struct policy_merge *m, const char *file,
+		      const char *text, size_t len);
+
+/*
+ * Like policy_load, but the only settings source after the profile is the
+ * given text, reported under name. opts->files and no_user_settings are
+ * ignored. With opts->workspace and opts->home both set it touches no
+ * file and no environment, which is what the fuzz target relies on.
+ */
+int policy_load_buffer(struct policy *p, const struct policy_load_opts *opts,
+		       const char *name, const char *text, size_t len,
+		       struct policy_errors *errs);
+
+/* Maps dotted key paths of one JSON text to the position of each key. */
+struct policy_index_entry {
+	char *path;
+	int line;
+	int column;
+};
+
+struct policy_index {
+	struct policy_index_entry *items;
+	size_t len;
+	size_t cap;
+};
+
+/*
+ * Builds the index of a text jansson has accepted. Keys are recorded as
+ * "a.b", array elements as "a.b[3]", down to POLICY_INDEX_MAX_DEPTH. On
+ * text it does not understand it stops early and keeps what it found; it
+ * never reads past len.
+ */
+void policy_index_build(struct policy_index *idx, const char *text,
+			size_t len);
+
+/*
+ * Finds the position of path, or else of its nearest recorded ancestor.
+ * Returns false (and sets 0, 0) when nothing matches.
+ */
+bool policy_index_find(const struct policy_index *idx, const char *path,
+		       int *line, int *column);
+
+void policy_index_free(struct policy_index *idx);
+
+#endif

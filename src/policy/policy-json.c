@@ -1,0 +1,1075 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reads one settings file into the policy being built. jansson checks the
+ * syntax; then one table of known keys per section checks each member's
+ * type, and values that airlock uses are merged into struct policy,
+ * either straight into the field the table names or through a small
+ * handler. Keys sandbox-runtime (srt) accepts but airlock does not use
+ * are checked the same way and then dropped. Every problem is recorded,
+ * with the position policy-index.c found for its key.
+ *
+ * The text may come from a file someone else wrote (a repository's file
+ * named with --settings), so its size is capped, nothing here depends on
+ * its nesting beyond the schema's, and values of env.set, which may be
+ * secrets, never appear in a message.
+ */
+#include "config.h"
+
+#include "policy/policy-internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strv.h"
+#include "common/util.h"
+
+/* Largest number accepted anywhere (json_int_t is long long). */
+#define WHOLE_MAX_VALUE INT64_MAX
+
+/* Widest srt allows for windows.proxyPortRange. */
+#define PORT_RANGE_MAX_WIDTH 64
+
+enum key_type {
+	KEY_BOOL,	 /* true or false */
+	KEY_STRING,	 /* a string, checked as .entry says */
+	KEY_ENUM,	 /* a string among .choices */
+	KEY_WHOLE,	 /* a whole number from .min to .max */
+	KEY_SIZE,	 /* bytes: a whole number or a string like "512M" */
+	KEY_STRINGS,	 /* an array of strings, each checked as .entry says */
+	KEY_OBJECT,	 /* an object whose keys are in .fields */
+	KEY_OBJECTS,	 /* an array of such objects */
+	KEY_STRING_MAP,	 /* an object of strings under any names */
+	KEY_STRINGS_MAP, /* an object of arrays of strings under any names */
+	KEY_PORT_RANGE,	 /* [low, high], two port numbers */
+	KEY_API_ONLY,	 /* srt takes it from its library only, not a file */
+};
+
+/* How a string (alone or in an array) is checked and converted. */
+enum entry_kind {
+	ENTRY_ANY,
+	ENTRY_NONEMPTY,
+	ENTRY_PATH,	   /* resolved by policy_resolve_path */
+	ENTRY_MASK,	   /* resolved by policy_resolve_mask */
+	ENTRY_PROTECT,	   /* normalised by policy_resolve_protect */
+	ENTRY_ALLOW_DOMAIN, /* host pattern with optional ":port" */
+	ENTRY_DENY_DOMAIN, /* the same, or "*" */
+	ENTRY_ENV_NAME,	   /* [A-Za-z_][A-Za-z0-9_]* */
+};
+
+struct reader;
+
+struct key_spec {
+	const char *name;
+	enum key_type type;
+	bool required;
+	enum entry_kind entry;
+	const struct key_spec *fields;	/* KEY_OBJECT, KEY_OBJECTS */
+	const char *const *choices;	/* KEY_ENUM */
+	long long min, max;		/* KEY_WHOLE */
+
+	/* Where the value lands: a bool, a uint64_t or a struct strv. */
+	bool stored;
+	size_t offset;
+
+	/* Called with each converted string entry that passed its check. */
+	void (*add)(struct reader *r, const char *path, const char *entry);
+	/* Called with each map member, or each array object without error. */
+	void (*apply)(struct reader *r, const char *path, const char *name,
+		      json_t *v);
+};
+
+/* The state of reading one file. */
+struct reader {
+	struct policy_merge *m;
+	const char *file;
+	struct policy_index idx;
+	struct strv unmask;	  /* resolved entries, applied at the end */
+	struct strv unmask_paths; /* their key paths, for messages */
+};
+
+#define FIELD(f) .stored = true, .offset = offsetof(struct policy, f)
+
+static void reader_error(struct reader *r, const char *path,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- handlers for values that need more than a field ---- */
+
+static void add_unmask(struct reader *r, const char *path, const char *entry)
+{
+	if (strv_contains(&r->unmask, entry))
+		return;
+	strv_push(&r->unmask, entry);
+	strv_push(&r->unmask_paths, path);
+}
+
+static void apply_denied_reason(struct reader *r, const char *path,
+				const char *name, json_t *v)
+{
+	struct policy *p = r->m->p;
+
+	if (json_string_length(v) == 0) {
+		reader_error(r, path, "a reason must not be empty");
+		return;
+	}
+	policy_env_var_put(&p->denied_domain_reasons,
+			   &p->n_denied_domain_reasons, name,
+			   json_string_value(v));
+}
+
+static bool env_name_valid(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* The value is not named in any message: it may be a secret. */
+static void apply_env_set(struct reader *r, const char *path,
+			  const char *name, json_t *v)
+{
+	struct policy *p = r->m->p;
+
+	if (!env_name_valid(name)) {
+		reader_error(r, path,
+			     "not a valid environment variable name");
+		return;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		reader_error(r, path, "the value must not contain NUL");
+		return;
+	}
+	policy_env_var_put(&p->env_set, &p->n_env_set, name,
+			   json_string_value(v));
+}
+
+/*
+ * srt's credential files: "deny" hides the file like denyRead; "mask" is
+ * honoured as an airlock mask (the file appears empty), which is stricter
+ * than srt's placeholder but never weaker.
+ */
+static void apply_credential_file(struct reader *r, const char *path,
+				  const char *name, json_t *v)
+{
+	struct policy *p = r->m->p;
+	const char *file = json_string_value(json_object_get(v, "path"));
+	const char *mode = json_string_value(json_object_get(v, "mode"));
+	_cleanup_free_ char *resolved = NULL;
+	const char *why;
+
+	if (!file || !mode)
+		return;
+	resolved = policy_resolve_path(p, file, &why);
+	if (!resolved) {
+		reader_error(r, path, "%s", why);
+		return;
+	}
+	if (streq(mode, "deny"))
+		strv_push_unique(&p->deny_read, resolved);
+	else
+		strv_push_unique(&p->mask, resolved);
+}
+
+/* srt's credential variables: never passed into the sandbox. */
+static void apply_credential_env(struct reader *r, const char *path,
+				 const char *name, json_t *v)
+{
+	const char *var = json_string_value(json_object_get(v, "name"));
+
+	if (var)
+		strv_push_unique(&r->m->p->env_deny, var);
+}
+
+/* ---- the schema ---- */
+
+static const char *const credential_modes[] = { "deny", "mask", NULL };
+static const char *const no_match_actions[] = {
+	"warn", "deny", "error", NULL,
+};
+static const char *const decoders[] = { "jwt", NULL };
+static const char *const sigv4_policies[] = { "deny", "passthrough", NULL };
+
+static const struct key_spec mitm_proxy_keys[] = {
+	{ .name = "socketPath", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = "domains", .type = KEY_STRINGS, .required = true,
+	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = NULL },
+};
+
+static const struct key_spec tls_terminate_keys[] = {
+	{ .name = "caCertPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "caKeyPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "excludeDomains", .type = KEY_STRINGS,
+	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = "extraCaCertPaths", .type = KEY_STRINGS,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = NULL },
+};
+
+static const struct key_spec parent_proxy_keys[] = {
+	{ .name = "http", .type = KEY_STRING },
+	{ .name = "https", .type = KEY_STRING },
+	{ .name = "noProxy", .type = KEY_STRING },
+	{ .name = NULL },
+};
+
+static const struct key_spec network_keys[] = {
+	{ .name = "allowedDomains", .type = KEY_STRINGS,
+	  .entry = ENTRY_ALLOW_DOMAIN, FIELD(allowed_domains) },
+	{ .name = "deniedDomains", .type = KEY_STRINGS,
+	  .entry = ENTRY_DENY_DOMAIN, FIELD(denied_domains) },
+	{ .name = "deniedDomainReasons", .type = KEY_STRING_MAP,
+	  .apply = apply_denied_reason },
+	{ .name = "allowUnixSockets", .type = KEY_STRINGS,
+	  .entry = ENTRY_PATH, FIELD(allow_unix_sockets) },
+	{ .name = "allowAllUnixSockets", .type = KEY_BOOL,
+	  FIELD(allow_all_unix_sockets) },
+	{ .name = "allowLocalBinding", .type = KEY_BOOL,
+	  FIELD(allow_local_binding) },
+	{ .name = "strictAllowlist", .type = KEY_BOOL },
+	{ .name = "deniedResolvedAddresses", .type = KEY_STRINGS,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = "allowMachLookup", .type = KEY_STRINGS },
+	{ .name = "httpProxyPort", .type = KEY_WHOLE, .min = 1, .max = 65535 },
+	{ .name = "socksProxyPort", .type = KEY_WHOLE, .min = 1, .max = 65535 },
+	{ .name = "mitmProxy", .type = KEY_OBJECT, .fields = mitm_proxy_keys },
+	{ .name = "filterRequest", .type = KEY_API_ONLY },
+	{ .name = "tlsTerminate", .type = KEY_OBJECT,
+	  .fields = tls_terminate_keys },
+	{ .name = "parentProxy", .type = KEY_OBJECT,
+	  .fields = parent_proxy_keys },
+	{ .name = NULL },
+};
+
+static const struct key_spec filesystem_keys[] = {
+	{ .name = "denyRead", .type = KEY_STRINGS, .entry = ENTRY_PATH,
+	  FIELD(deny_read) },
+	{ .name = "allowRead", .type = KEY_STRINGS, .entry = ENTRY_PATH,
+	  FIELD(allow_read) },
+	{ .name = "allowWrite", .type = KEY_STRINGS, .entry = ENTRY_PATH,
+	  FIELD(allow_write) },
+	{ .name = "denyWrite", .type = KEY_STRINGS, .entry = ENTRY_PATH,
+	  FIELD(deny_write) },
+	{ .name = "allowGitConfig", .type = KEY_BOOL,
+	  FIELD(allow_git_config) },
+	{ .name = "disabled", .type = KEY_BOOL },
+	{ .name = "mask", .type = KEY_STRINGS, .entry = ENTRY_MASK,
+	  FIELD(mask) },
+	{ .name = "unmask", .type = KEY_STRINGS, .entry = ENTRY_MASK,
+	  .add = add_unmask },
+	{ .name = "protect", .type = KEY_STRINGS, .entry = ENTRY_PROTECT,
+	  FIELD(protect) },
+	{ .name = "readSystem", .type = KEY_BOOL, FIELD(read_system) },
+	{ .name = NULL },
+};
+
+static const struct key_spec credential_file_keys[] = {
+	{ .name = "path", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = "mode", .type = KEY_ENUM, .required = true,
+	  .choices = credential_modes },
+	{ .name = "extract", .type = KEY_STRING },
+	{ .name = "onExtractNoMatch", .type = KEY_ENUM,
+	  .choices = no_match_actions },
+	{ .name = "decode", .type = KEY_ENUM, .choices = decoders },
+	{ .name = "maskClaims", .type = KEY_STRINGS, .entry = ENTRY_NONEMPTY },
+	{ .name = "maskDuplicates", .type = KEY_BOOL },
+	{ .name = "injectHosts", .type = KEY_STRINGS,
+	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = NULL },
+};
+
+static const struct key_spec credential_env_keys[] = {
+	{ .name = "name", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_ENV_NAME },
+	{ .name = "mode", .type = KEY_ENUM, .required = true,
+	  .choices = credential_modes },
+	{ .name = "extract", .type = KEY_STRING },
+	{ .name = "onExtractNoMatch", .type = KEY_ENUM,
+	  .choices = no_match_actions },
+	{ .name = "decode", .type = KEY_ENUM, .choices = decoders },
+	{ .name = "maskClaims", .type = KEY_STRINGS, .entry = ENTRY_NONEMPTY },
+	{ .name = "injectHosts", .type = KEY_STRINGS,
+	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = NULL },
+};
+
+static const struct key_spec aws_pair_keys[] = {
+	{ .name = "accessKeyIdVar", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_ENV_NAME },
+	{ .name = "secretAccessKeyVar", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_ENV_NAME },
+	{ .name = "sessionTokenVar", .type = KEY_STRING,
+	  .entry = ENTRY_ENV_NAME },
+	{ .name = NULL },
+};
+
+static const struct key_spec sigv4_keys[] = {
+	{ .name = "streaming", .type = KEY_ENUM, .choices = sigv4_policies },
+	{ .name = "presigned", .type = KEY_ENUM, .choices = sigv4_policies },
+	{ .name = "sigv4a", .type = KEY_ENUM, .choices = sigv4_policies },
+	{ .name = NULL },
+};
+
+static const struct key_spec credentials_keys[] = {
+	{ .name = "files", .type = KEY_OBJECTS, .fields = credential_file_keys,
+	  .apply = apply_credential_file },
+	{ .name = "envVars", .type = KEY_OBJECTS,
+	  .fields = credential_env_keys, .apply = apply_credential_env },
+	{ .name = "allowPlaintextInject", .type = KEY_BOOL },
+	{ .name = "awsPairs", .type = KEY_OBJECTS, .fields = aws_pair_keys },
+	{ .name = "sigv4", .type = KEY_OBJECT, .fields = sigv4_keys },
+	{ .name = NULL },
+};
+
+static const struct key_spec ripgrep_keys[] = {
+	{ .name = "command", .type = KEY_STRING, .required = true },
+	{ .name = "args", .type = KEY_STRINGS },
+	{ .name = "argv0", .type = KEY_STRING },
+	{ .name = NULL },
+};
+
+static const struct key_spec seccomp_keys[] = {
+	{ .name = "applyPath", .type = KEY_STRING },
+	{ .name = "argv0", .type = KEY_STRING },
+	{ .name = NULL },
+};
+
+static const struct key_spec srt_win_keys[] = {
+	{ .name = "path", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = NULL },
+};
+
+static const struct key_spec windows_keys[] = {
+	{ .name = "sandboxUser", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "sublayerGuid", .type = KEY_STRING },
+	{ .name = "wfpSublayerGuid", .type = KEY_STRING },
+	{ .name = "proxyPortRange", .type = KEY_PORT_RANGE },
+	{ .name = "srtWin", .type = KEY_OBJECT, .fields = srt_win_keys },
+	{ .name = NULL },
+};
+
+static const struct key_spec git_keys[] = {
+	{ .name = "safeDirectories", .type = KEY_STRINGS },
+	{ .name = NULL },
+};
+
+static const struct key_spec env_keys[] = {
+	{ .name = "pass", .type = KEY_STRINGS, .entry = ENTRY_ENV_NAME,
+	  FIELD(env_pass) },
+	{ .name = "set", .type = KEY_STRING_MAP, .apply = apply_env_set },
+	{ .name = NULL },
+};
+
+static const struct key_spec limits_keys[] = {
+	{ .name = "memory", .type = KEY_SIZE, FIELD(limits.memory_bytes) },
+	{ .name = "processes", .type = KEY_WHOLE, .max = WHOLE_MAX_VALUE,
+	  FIELD(limits.processes) },
+	{ .name = "cpu", .type = KEY_WHOLE, .max = WHOLE_MAX_VALUE,
+	  FIELD(limits.cpu_seconds) },
+	{ .name = "openFiles", .type = KEY_WHOLE, .max = WHOLE_MAX_VALUE,
+	  FIELD(limits.open_files) },
+	{ .name = "fileSize", .type = KEY_SIZE,
+	  FIELD(limits.file_size_bytes) },
+	{ .name = "timeout", .type = KEY_WHOLE, .max = WHOLE_MAX_VALUE,
+	  FIELD(limits.timeout_seconds) },
+	{ .name = NULL },
+};
+
+static const struct key_spec top_keys[] = {
+	{ .name = "$schema", .type = KEY_STRING },
+	{ .name = "network", .type = KEY_OBJECT, .fields = network_keys },
+	{ .name = "filesystem", .type = KEY_OBJECT, .fields = filesystem_keys },
+	{ .name = "env", .type = KEY_OBJECT, .fields = env_keys },
+	{ .name = "limits", .type = KEY_OBJECT, .fields = limits_keys },
+	{ .name = "credentials", .type = KEY_OBJECT,
+	  .fields = credentials_keys },
+	{ .name = "ignoreViolations", .type = KEY_STRINGS_MAP },
+	{ .name = "enableWeakerNestedSandbox", .type = KEY_BOOL },
+	{ .name = "enableWeakerNetworkIsolation", .type = KEY_BOOL },
+	{ .name = "allowAppleEvents", .type = KEY_BOOL },
+	{ .name = "ripgrep", .type = KEY_OBJECT, .fields = ripgrep_keys },
+	{ .name = "mandatoryDenySearchDepth", .type = KEY_WHOLE, .min = 1,
+	  .max = 10 },
+	{ .name = "allowPty", .type = KEY_BOOL },
+	{ .name = "seccomp", .type = KEY_OBJECT, .fields = seccomp_keys },
+	{ .name = "bwrapPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "socatPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "javaAgentJarPath", .type = KEY_STRING,
+	  .entry = ENTRY_NONEMPTY },
+	{ .name = "windows", .type = KEY_OBJECT, .fields = windows_keys },
+	{ .name = "git", .type = KEY_OBJECT, .fields = git_keys },
+	{ .name = NULL },
+};
+
+/* ---- messages ---- */
+
+static void reader_error(struct reader *r, const char *path,
+			 const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	int line, column;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+
+	policy_index_find(&r->idx, path, &line, &column);
+	policy_error_add(r->m->errs, r->file, line, column, path, "%s",
+			 msg ? msg : "invalid value");
+}
+
+static char *path_child(const char *parent, const char *name)
+{
+	if (!*parent)
+		return xstrdup(name);
+	return xasprintf("%s.%s", parent, name);
+}
+
+static char *path_element(const char *parent, size_t i)
+{
+	return xasprintf("%s[%zu]", parent, i);
+}
+
+static void *field_of(struct reader *r, const struct key_spec *k)
+{
+	return (char *)r->m->p + k->offset;
+}
+
+/* ---- entries: domains, names, paths ---- */
+
+static bool port_valid(const char *s)
+{
+	unsigned long long v;
+
+	return parse_u64(s, &v) == 0 && v >= 1 && v <= 65535;
+}
+
+/* Splits "host", "host:port", "[v6]" and "[v6]:port"; NULL or a reason. */
+static const char *domain_split(const char *s, const char **host,
+				size_t *host_len)
+{
+	const char *close, *colon, *port = NULL;
+
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (!close)
+			return "an IPv6 address needs its closing \"]\"";
+		*host = s + 1;
+		*host_len = (size_t)(close - s - 1);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return "only \":port\" may follow \"]\"";
+	} else {
+		colon = strchr(s, ':');
+		if (colon && strchr(colon + 1, ':'))
+			return "write an IPv6 address in brackets, "
+			       "as in \"[::1]\"";
+		*host = s;
+		*host_len = colon ? (size_t)(colon - s) : strlen(s);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port && !port_valid(port))
+		return "a port must be a number from 1 to 65535";
+	if (*host_len == 0)
+		return "names no host";
+	return NULL;
+}
+
+/* The part after "*." must have two labels or more, none empty. */
+static const char *domain_check_wildcard(const char *host, size_t len)
+{
+	const char *rest = host + 2;
+	size_t rest_len = len - 2;
+
+	if (len < 2 || host[1] != '.' || memchr(rest, '*', rest_len))
+		return "a wildcard may only start the pattern, as in "
+		       "\"*.example.com\"";
+	if (rest_len == 0 || !memchr(rest, '.', rest_len) || rest[0] == '.' ||
+	    rest[rest_len - 1] == '.')
+		return "a wildcard needs a name of two labels or more after "
+		       "it (\"*.example.com\", not \"*.com\")";
+	return NULL;
+}
+
+/*
+ * Checks a host pattern of network.allowedDomains (deny_list false) or
+ * deniedDomains. It refuses a subset of what srt refuses, plus blanks and
+ * control characters, which no host name holds.
+ */
+static const char *domain_check(const char *s, bool deny_list)
+{
+	const char *host, *why;
+	size_t len;
+
+	if (!*s)
+		return "a domain must not be empty";
+	if (strstr(s, "://"))
+		return "a domain takes no scheme: write \"example.com\", "
+		       "not \"https://example.com\"";
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '/')
+			return "a domain takes no path, blank or control "
+			       "character";
+	why = domain_split(s, &host, &len);
+	if (why)
+		return why;
+	if (len == 1 && host[0] == '*')
+		return deny_list ? NULL
+				 : "\"*\" would allow every host; "
+				   "list the hosts instead";
+	if (!memchr(host, '*', len))
+		return NULL;
+	if (host[0] != '*')
+		return "a wildcard may only start the pattern, as in "
+		       "\"*.example.com\"";
+	return domain_check_wildcard(host, len);
+}
+
+/* Returns the stored form of entry, or NULL and a reason in *why. */
+static char *entry_convert(struct reader *r, enum entry_kind kind,
+			   const char *s, const char **why)
+{
+	switch (kind) {
+	case ENTRY_ANY:
+		return xstrdup(s);
+	case ENTRY_NONEMPTY:
+		*why = "must not be empty";
+		return *s ? xstrdup(s) : NULL;
+	case ENTRY_PATH:
+		return policy_resolve_path(r->m->p, s, why);
+	case ENTRY_MASK:
+		return policy_resolve_mask(r->m->p, s, why);
+	case ENTRY_PROTECT:
+		return policy_resolve_protect(s, why);
+	case ENTRY_ALLOW_DOMAIN:
+	case ENTRY_DENY_DOMAIN:
+		*why = domain_check(s, kind == ENTRY_DENY_DOMAIN);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_ENV_NAME:
+		*why = "not a valid environment variable name (letters, "
+		       "digits and '_', not starting with a digit)";
+		return env_name_valid(s) ? xstrdup(s) : NULL;
+	}
+	*why = "unsupported entry";
+	return NULL;
+}
+
+/* Checks one string of a KEY_STRING or KEY_STRINGS key and merges it. */
+static void entry_take(struct reader *r, const struct key_spec *k,
+		       json_t *v, const char *path)
+{
+	_cleanup_free_ char *e = NULL;
+	const char *s = json_string_value(v);
+	const char *why = "invalid";
+
+	if (strlen(s) != json_string_length(v)) {
+		reader_error(r, path, "must not contain NUL");
+		return;
+	}
+	e = entry_convert(r, k->entry, s, &why);
+	if (!e) {
+		reader_error(r, path, "%s", why);
+		return;
+	}
+	if (k->stored && k->type == KEY_STRINGS)
+		strv_push_unique(field_of(r, k), e);
+	if (k->add)
+		k->add(r, path, e);
+}
+
+/* ---- numbers ---- */
+
+/*
+ * Reads a whole number, which JSON may also spell 1e3 or 4.0. Returns 0,
+ * -EINVAL when v is not a whole number, -ERANGE when it is out of range.
+ */
+static int whole_read(json_t *v, long long min, long long max,
+		      long long *out)
+{
+	long long n;
+
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+	} else if (json_is_real(v)) {
+		double d = json_real_value(v);
+
+		if (!(d > -9.0e18 && d < 9.0e18))
+			return -ERANGE;
+		n = (long long)d;
+		if ((double)n != d)
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (n < min || n > max)
+		return -ERANGE;
+	*out = n;
+	return 0;
+}
+
+/*
+ * Parses "4096", "512K", "512M", "2G", "1T" (powers of 1024; the unit in
+ * either case, optionally followed by "B" or "iB": "512MiB").
+ */
+static int size_parse(const char *s, uint64_t *out)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	unsigned long long v;
+	int r;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n + 1);
+	if (n > 1 && buf[n - 1] == 'B') {
+		buf[--n] = '\0';
+		if (n > 2 && buf[n - 1] == 'i' && strchr("KMGTkmgt", buf[n - 2]))
+			buf[--n] = '\0';
+	}
+	if (strchr("kmgt", buf[n - 1]))
+		buf[n - 1] = (char)(buf[n - 1] - 'a' + 'A');
+	r = parse_size(buf, &v);
+	if (r < 0)
+		return r;
+	if (v > WHOLE_MAX_VALUE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* ---- checking values against the table ---- */
+
+static void check_members(struct reader *r, const struct key_spec *keys,
+			  json_t *obj, const char *path);
+
+static void check_bool(struct reader *r, const struct key_spec *k,
+		       json_t *v, const char *path)
+{
+	bool *slot;
+
+	if (!json_is_boolean(v)) {
+		reader_error(r, path, "expected true or false");
+		return;
+	}
+	if (!k->stored)
+		return;
+	slot = field_of(r, k);
+	*slot = json_is_true(v);
+}
+
+static void check_string(struct reader *r, const struct key_spec *k,
+			 json_t *v, const char *path)
+{
+	if (!json_is_string(v)) {
+		reader_error(r, path, "expected a string");
+		return;
+	}
+	entry_take(r, k, v, path);
+}
+
+static void check_enum(struct reader *r, const struct key_spec *k,
+		       json_t *v, const char *path)
+{
+	const char *s = json_string_value(v);
+
+	for (size_t i = 0; s && k->choices[i]; i++)
+		if (streq(s, k->choices[i]))
+			return;
+	if (k->choices[1] && k->choices[2])
+		reader_error(r, path, "expected \"%s\", \"%s\" or \"%s\"",
+			     k->choices[0], k->choices[1], k->choices[2]);
+	else if (k->choices[1])
+		reader_error(r, path, "expected \"%s\" or \"%s\"",
+			     k->choices[0], k->choices[1]);
+	else
+		reader_error(r, path, "expected \"%s\"", k->choices[0]);
+}
+
+static void check_whole(struct reader *r, const struct key_spec *k,
+			json_t *v, const char *path)
+{
+	long long n;
+	uint64_t *slot;
+	int e = whole_read(v, k->min, k->max, &n);
+
+	if (e == -EINVAL) {
+		reader_error(r, path, "expected a whole number");
+		return;
+	}
+	if (e == -ERANGE && k->max == WHOLE_MAX_VALUE) {
+		reader_error(r, path, "must be a whole number from %lld up",
+			     k->min);
+		return;
+	}
+	if (e == -ERANGE) {
+		reader_error(r, path, "must be from %lld to %lld", k->min,
+			     k->max);
+		return;
+	}
+	if (!k->stored)
+		return;
+	slot = field_of(r, k);
+	*slot = (uint64_t)n;
+}
+
+static void check_size(struct reader *r, const struct key_spec *k,
+		       json_t *v, const char *path)
+{
+	uint64_t bytes = 0, *slot;
+	long long n = 0;
+	int e;
+
+	if (json_is_string(v)) {
+		e = size_parse(json_string_value(v), &bytes);
+	} else {
+		e = whole_read(v, 0, WHOLE_MAX_VALUE, &n);
+		bytes = (uint64_t)n;
+	}
+	if (e == -ERANGE) {
+		reader_error(r, path, "size is too large or negative");
+		return;
+	}
+	if (e < 0) {
+		reader_error(r, path,
+			     "expected a size: a number of bytes or a "
+			     "string such as \"512M\" or \"2G\"");
+		return;
+	}
+	if (!k->stored)
+		return;
+	slot = field_of(r, k);
+	*slot = bytes;
+}
+
+static void check_strings(struct reader *r, const struct key_spec *k,
+			  json_t *v, const char *path)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v)) {
+		reader_error(r, path, "expected an array of strings");
+		return;
+	}
+	json_array_foreach(v, i, item) {
+		_cleanup_free_ char *p = path_element(path, i);
+
+		if (!json_is_string(item))
+			reader_error(r, p, "expected a string");
+		else
+			entry_take(r, k, item, p);
+	}
+}
+
+static void check_object(struct reader *r, const struct key_spec *k,
+			 json_t *v, const char *path)
+{
+	if (!json_is_object(v)) {
+		reader_error(r, path, "expected an object");
+		return;
+	}
+	check_members(r, k->fields, v, path);
+}
+
+static void check_objects(struct reader *r, const struct key_spec *k,
+			  json_t *v, const char *path)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v)) {
+		reader_error(r, path, "expected an array of objects");
+		return;
+	}
+	json_array_foreach(v, i, item) {
+		_cleanup_free_ char *p = path_element(path, i);
+		size_t before = r->m->errs->len;
+
+		if (!json_is_object(item)) {
+			reader_error(r, p, "expected an object");
+			continue;
+		}
+		check_members(r, k->fields, item, p);
+		if (k->apply && r->m->errs->len == before)
+			k->apply(r, p, NULL, item);
+	}
+}
+
+static void check_string_map(struct reader *r, const struct key_spec *k,
+			     json_t *v, const char *path)
+{
+	const char *name;
+	json_t *item;
+
+	if (!json_is_object(v)) {
+		reader_error(r, path, "expected an object of strings");
+		return;
+	}
+	json_object_foreach(v, name, item) {
+		_cleanup_free_ char *p = path_child(path, name);
+
+		if (!json_is_string(item))
+			reader_error(r, p, "expected a string");
+		else if (k->apply)
+			k->apply(r, p, name, item);
+	}
+}
+
+static void check_strings_map(struct reader *r, const struct key_spec *k,
+			      json_t *v, const char *path)
+{
+	const char *name;
+	json_t *item;
+
+	if (!json_is_object(v)) {
+		reader_error(r, path, "expected an object of string arrays");
+		return;
+	}
+	json_object_foreach(v, name, item) {
+		_cleanup_free_ char *p = path_child(path, name);
+
+		check_strings(r, k, item, p);
+	}
+}
+
+static void check_port_range(struct reader *r, const struct key_spec *k,
+			     json_t *v, const char *path)
+{
+	long long lo, hi;
+
+	if (!json_is_array(v) || json_array_size(v) != 2 ||
+	    whole_read(json_array_get(v, 0), 1, 65535, &lo) < 0 ||
+	    whole_read(json_array_get(v, 1), 1, 65535, &hi) < 0) {
+		reader_error(r, path, "expected [low, high], two port numbers");
+		return;
+	}
+	if (lo > hi || hi - lo > PORT_RANGE_MAX_WIDTH)
+		reader_error(r, path, "low must not exceed high, and the "
+			     "range must span at most %d ports",
+			     PORT_RANGE_MAX_WIDTH);
+}
+
+static void check_value(struct reader *r, const struct key_spec *k,
+			json_t *v, const char *path)
+{
+	switch (k->type) {
+	case KEY_BOOL:
+		check_bool(r, k, v, path);
+		break;
+	case KEY_STRING:
+		check_string(r, k, v, path);
+		break;
+	case KEY_ENUM:
+		check_enum(r, k, v, path);
+		break;
+	case KEY_WHOLE:
+		check_whole(r, k, v, path);
+		break;
+	case KEY_SIZE:
+		check_size(r, k, v, path);
+		break;
+	case KEY_STRINGS:
+		check_strings(r, k, v, path);
+		break;
+	case KEY_OBJECT:
+		check_object(r, k, v, path);
+		break;
+	case KEY_OBJECTS:
+		check_objects(r, k, v, path);
+		break;
+	case KEY_STRING_MAP:
+		check_string_map(r, k, v, path);
+		break;
+	case KEY_STRINGS_MAP:
+		check_strings_map(r, k, v, path);
+		break;
+	case KEY_PORT_RANGE:
+		check_port_range(r, k, v, path);
+		break;
+	case KEY_API_ONLY:
+		reader_error(r, path, "srt takes this from its library API "
+			     "only; it cannot be set in a settings file");
+		break;
+	}
+}
+
+/* ---- unknown keys ---- */
+
+static const struct key_spec *key_find(const struct key_spec *keys,
+				       const char *name)
+{
+	for (; keys->name; keys++)
+		if (streq(keys->name, name))
+			return keys;
+	return NULL;
+}
+
+/* The section, other than the current one, that has a key of this name. */
+static const char *section_owning(const struct key_spec *current,
+				  const char *name)
+{
+	for (const struct key_spec *s = top_keys; s->name; s++) {
+		if (s->type != KEY_OBJECT || s->fields == current)
+			continue;
+		if (key_find(s->fields, name))
+			return s->name;
+	}
+	return NULL;
+}
+
+static void unknown_key(struct reader *r, const struct key_spec *keys,
+			const char *name, const char *path)
+{
+	_cleanup_free_ const char **names = NULL;
+	const char *near, *home;
+	size_t n = 0;
+
+	while (keys[n].name)
+		n++;
+	names = xcalloc(n + 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = keys[i].name;
+
+	near = policy_suggest_key(name, names);
+	home = near ? NULL : section_owning(keys, name);
+	if (near)
+		reader_error(r, path, "unknown key; did you mean \"%s\"?",
+			     near);
+	else if (home)
+		reader_error(r, path, "unknown key here; it belongs in \"%s\"",
+			     home);
+	else
+		reader_error(r, path, "unknown key");
+}
+
+static void check_members(struct reader *r, const struct key_spec *keys,
+			  json_t *obj, const char *path)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(obj, name, v) {
+		_cleanup_free_ char *p = path_child(path, name);
+		const struct key_spec *k = key_find(keys, name);
+
+		if (k)
+			check_value(r, k, v, p);
+		else
+			unknown_key(r, keys, name, p);
+	}
+	for (const struct key_spec *k = keys; k->name; k++)
+		if (k->required && !json_object_get(obj, k->name))
+			reader_error(r, path, "missing required key \"%s\"",
+				     k->name);
+}
+
+/* ---- the file as a whole ---- */
+
+/*
+ * unmask takes effect once the whole file is read, so that its place
+ * among the keys does not matter; it removes what the profile and the
+ * earlier sources masked.
+ */
+static void reader_apply_unmask(struct reader *r)
+{
+	struct policy *p = r->m->p;
+
+	for (size_t i = 0; i < r->unmask.len; i++) {
+		const char *e = r->unmask.items[i];
+		const char *near;
+
+		if (strv_remove(&p->mask, e) > 0)
+			continue;
+		near = policy_suggest_key(e, (const char *const *)p->mask.items);
+		if (near)
+			reader_error(r, r->unmask_paths.items[i],
+				     "\"%s\" is not in the mask list; "
+				     "did you mean \"%s\"?", e, near);
+		else
+			reader_error(r, r->unmask_paths.items[i],
+				     "\"%s\" is not in the mask list", e);
+	}
+}
+
+/* Errors without a line sort after those with one. */
+static bool error_before(const struct policy_error *a,
+			 const struct policy_error *b)
+{
+	if (a->line == 0 || b->line == 0)
+		return a->line != 0 && b->line == 0;
+	if (a->line != b->line)
+		return a->line < b->line;
+	return a->column < b->column;
+}
+
+/*
+ * Puts the errors of one file in the order of the text (a stable insertion
+ * sort: there are at most POLICY_ERRORS_MAX + 1 of them).
+ */
+static void errors_sort(struct policy_errors *errs, size_t from)
+{
+	for (size_t i = from + 1; i < errs->len; i++) {
+		struct policy_error e = errs->items[i];
+		size_t j = i;
+
+		while (j > from && error_before(&e, &errs->items[j - 1])) {
+			errs->items[j] = errs->items[j - 1];
+			j--;
+		}
+		errs->items[j] = e;
+	}
+}
+
+int policy_json_merge(struct policy_merge *m, const char *file,
+		      const char *text, size_t len)
+{
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	struct reader r = { .m = m, .file = file };
+	size_t before = m->errs->len;
+	json_error_t jerr;
+
+	if (len > POLICY_FILE_MAX_BYTES) {
+		policy_error_add(m->errs, file, 0, 0, NULL,
+				 "settings file is larger than %d bytes",
+				 POLICY_FILE_MAX_BYTES);
+		return -EINVAL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		policy_error_add(m->errs, file, jerr.line, jerr.column, NULL,
+				 "invalid JSON: %s", jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		policy_error_add(m->errs, file, 0, 0, NULL,
+				 "the settings must be a JSON object");
+		return -EINVAL;
+	}
+
+	policy_index_build(&r.idx, text, len);
+	check_members(&r, top_keys, root, "");
+	reader_apply_unmask(&r);
+
+	errors_sort(m->errs, before);
+	policy_index_free(&r.idx);
+	strv_clear(&r.unmask);
+	strv_clear(&r.unmask_paths);
+	return m->errs->len > before ? -EINVAL : 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Prints the effective policy as indented JSON, for "airlock check". Key
+ * names follow the settings file where one exists, but the output is a
+ * report, not a settings file: it also names the sources, the profile and
+ * the folders everything was resolved against.
+ *
+ * Runs in the unprivileged parent. The values of env.set entries whose
+ * names look secret are replaced by a placeholder: this output ends up in
+ * terminals, logs and bug reports.
+ */
+#include "config.h"
+
+#include "policy/policy.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define REDACTED_VALUE "(hidden: the name looks secret)"
+
+/*
+ * jansson accepts only UTF-8; a folder name from the system need not be.
+ * Such a string is printed with its odd bytes escaped as \xHH.
+ */
+static json_t *text_new(const char *s)
+{
+	json_t *j = json_string(s);
+	_cleanup_free_ char *safe = NULL;
+	size_t size;
+
+	if (j)
+		return j;
+	size = strlen(s) * 4 + 1;
+	safe = xmalloc(size);
+	log_sanitize(safe, size, s);
+	return json_string(safe);
+}
+
+static json_t *list_new(const struct strv *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < v->len; i++)
+		json_array_append_new(a, text_new(v->items[i]));
+	return a;
+}
+
+/* Sizes and counts fit json_int_t: the parser refuses larger ones. */
+static json_t *number_new(uint64_t n)
+{
+	return json_integer(n > INT64_MAX ? INT64_MAX : (json_int_t)n);
+}
+
+static json_t *pairs_new(const struct policy_env_var *vars, size_t n,
+			 bool redact)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < n; i++) {
+		bool hide = redact && policy_env_name_is_secret(vars[i].name);
+
+		json_object_set_new(o, vars[i].name,
+				    text_new(hide ? REDACTED_VALUE
+						  : vars[i].value));
+	}
+	return o;
+}
+
+static json_t *filesystem_new(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "readSystem", json_boolean(p->read_system));
+	json_object_set_new(o, "denyRead", list_new(&p->deny_read));
+	json_object_set_new(o, "allowRead", list_new(&p->allow_read));
+	json_object_set_new(o, "allowWrite", list_new(&p->allow_write));
+	json_object_set_new(o, "denyWrite", list_new(&p->deny_write));
+	json_object_set_new(o, "allowGitConfig",
+			    json_boolean(p->allow_git_config));
+	json_object_set_new(o, "mask", list_new(&p->mask));
+	json_object_set_new(o, "protect", list_new(&p->protect));
+	return o;
+}
+
+static json_t *network_new(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "allowedDomains",
+			    list_new(&p->allowed_domains));
+	json_object_set_new(o, "deniedDomains", list_new(&p->denied_domains));
+	json_object_set_new(o, "deniedDomainReasons",
+			    pairs_new(p->denied_domain_reasons,
+				      p->n_denied_domain_reasons, false));
+	json_object_set_new(o, "allowUnixSockets",
+			    list_new(&p->allow_unix_sockets));
+	json_object_set_new(o, "allowAllUnixSockets",
+			    json_boolean(p->allow_all_unix_sockets));
+	json_object_set_new(o, "allowLocalBinding",
+			    json_boolean(p->allow_local_binding));
+	return o;
+}
+
+static json_t *env_new(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "pass", list_new(&p->env_pass));
+	json_object_set_new(o, "deny", list_new(&p->env_deny));
+	json_object_set_new(o, "set", pairs_new(p->env_set, p->n_env_set, true));
+	return o;
+}
+
+static json_t *limits_new(const struct policy_limits *l)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "memory", number_new(l->memory_bytes));
+	json_object_set_new(o, "processes", number_new(l->processes));
+	json_object_set_new(o, "cpu", number_new(l->cpu_seconds));
+	json_object_set_new(o, "openFiles", number_new(l->open_files));
+	json_object_set_new(o, "fileSize", number_new(l->file_size_bytes));
+	json_object_set_new(o, "timeout", number_new(l->timeout_seconds));
+	return o;
+}
+
+static json_t *policy_to_json(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "sources", list_new(&p->sources));
+	json_object_set_new(o, "profile", text_new(p->profile ? p->profile
+							     : ""));
+	json_object_set_new(o, "workspace",
+			    text_new(p->workspace ? p->workspace : ""));
+	json_object_set_new(o, "home", text_new(p->home ? p->home : ""));
+	json_object_set_new(o, "filesystem", filesystem_new(p));
+	json_object_set_new(o, "network", network_new(p));
+	json_object_set_new(o, "env", env_new(p));
+	json_object_set_new(o, "limits", limits_new(&p->limits));
+	return o;
+}
+
+/*
+ * Writes the effective policy as indented JSON and a newline on f. Keys
+ * keep the order above. Allocation failure inside jansson leaves members
+ * out rather than failing. Not for use after fork.
+ */
+void policy_print(const struct policy *p, FILE *f)
+{
+	json_t *o = policy_to_json(p);
+
+	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(o);
+}
