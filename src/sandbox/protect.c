@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -49,7 +50,6 @@ struct protect_name {
 
 struct protect_call {
 	struct seccomp_notif *req;
-	int mem;                  /* /proc/PID/mem of the caller */
 	int listener;
 };
 
@@ -60,19 +60,33 @@ static void name_release(struct protect_name *n)
 	n->parent = -1;
 }
 
-/* Copies a NUL-terminated string from the caller's memory. */
+/*
+ * Copies a NUL-terminated string from the caller's memory, a page at a
+ * time so that a string ending just before an unmapped page still reads.
+ * process_vm_readv checks ptrace access, not the owner of /proc/PID/mem,
+ * so it works on a CMD that made itself non-dumpable.
+ */
 static int read_string(const struct protect_call *c, uint64_t addr, char *buf,
 		       size_t size)
 {
-	size_t got = 0;
+	size_t got = 0, page = (size_t)sysconf(_SC_PAGESIZE);
 
 	if (addr == 0)
 		return -EFAULT;
 	while (got < size) {
-		ssize_t n = pread(c->mem, buf + got, size - got, (off_t)(addr + got));
+		uint64_t at = addr + got;
+		size_t want = page - (size_t)(at % page);
+		struct iovec local, remote;
+		ssize_t n;
 
+		if (want > size - got)
+			want = size - got;
+		local = (struct iovec){ .iov_base = buf + got, .iov_len = want };
+		remote = (struct iovec){ .iov_base = (void *)(uintptr_t)at,
+					 .iov_len = want };
+		n = process_vm_readv((pid_t)c->req->pid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
-			return n == 0 || errno == EIO ? -EFAULT : -errno;
+			return n == 0 ? -EFAULT : -errno;
 		if (memchr(buf + got, '\0', (size_t)n))
 			return 0;
 		got += (size_t)n;
@@ -440,8 +454,7 @@ int protect_handle(int listener, const struct mount_plan *plan)
 	static struct seccomp_notif_sizes sizes;
 	_cleanup_free_ struct seccomp_notif *req = NULL;
 	_cleanup_free_ struct seccomp_notif_resp *resp = NULL;
-	struct protect_call c = { .listener = listener, .mem = -1 };
-	char mem[64];
+	struct protect_call c = { .listener = listener };
 	int newfd = -1, result, open_flags = 0;
 
 	if (sizes.seccomp_notif == 0 &&
@@ -453,15 +466,8 @@ int protect_handle(int listener, const struct mount_plan *plan)
 		return errno == EINTR || errno == ENOENT ? 0 : -errno;
 
 	c.req = req;
-	snprintf(mem, sizeof(mem), "/proc/%u/mem", req->pid);
-	c.mem = open(mem, O_RDONLY | O_CLOEXEC);
-	if (c.mem < 0) {
-		result = -EPERM;
-	} else {
-		umask_follow((pid_t)req->pid);
-		result = dispatch(&c, plan, &newfd);
-		close(c.mem);
-	}
+	umask_follow((pid_t)req->pid);
+	result = dispatch(&c, plan, &newfd);
 	if (result >= 0 && newfd >= 0) {
 		if (req->data.nr == SYS_openat)
 			open_flags = (int)req->data.args[2];

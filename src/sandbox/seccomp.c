@@ -130,10 +130,10 @@ static int add_arg_rules(scmp_filter_ctx ctx, const struct policy *p)
 		if (!family_allowed(fam, p))
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
 					     SCMP_SYS(socket), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam));
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam, 0));
 	for (int i = 0; r == 0 && i < 2; i++)
 		r = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 2,
-				     SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET),
+				     SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET, 0),
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
 	if (r < 0)
 		log_error_errno(-r, "seccomp: cannot add argument rules");
