@@ -19,7 +19,7 @@ static const char usage_text[] =
 	"usage: airlock run [OPTIONS] [--] CMD [ARGS...]\n"
 	"       airlock run [OPTIONS] -c 'COMMAND STRING'\n"
 	"       airlock check [--settings FILE]... [--profile NAME]\n"
-	"       airlock help | --help | --version\n"
+	"       airlock help | -h | --help | --version\n"
 	"\n"
 	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
 	"cgroup namespaces; the system read-only, the workspace (the current\n"
