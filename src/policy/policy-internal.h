@@ -26,7 +26,8 @@
 struct policy_merge {
 	struct policy *p;
 	struct policy_errors *errs;
-	size_t errs_start; /* errs->len when the load began */
+	size_t errs_start;     /* errs->len when the load began */
+	struct strv env_deny;  /* srt credentials.envVars: never passed */
 };
 
 /*
@@ -37,6 +38,12 @@ struct policy_merge {
 void policy_error_add(struct policy_errors *errs, const char *file, int line,
 		      int column, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/*
+ * True when errs holds POLICY_ERRORS_MAX errors or more: further ones are
+ * dropped, so work spent on their wording (suggestions) is wasted.
+ */
+bool policy_errors_full(const struct policy_errors *errs);
 
 /* True when the load has recorded at least one error so far. */
 bool policy_merge_failed(const struct policy_merge *m);
@@ -57,14 +64,16 @@ void policy_env_var_put(struct policy_env_var **vars, size_t *n,
  * folder, a relative path starts at the workspace); wildcards are kept.
  * policy_resolve_mask: "~/x" and "/x" as above, a bare name without '/'
  * unchanged, any other relative path taken from the workspace.
- * policy_resolve_protect: a relative name, normalised ("./a//b/" is
- * "a/b"); absolute paths, "~" and ".." components are refused.
+ * policy_resolve_protect: a relative name stays relative, normalised
+ * ("./a//b/" is "a/b") and without ".." components; "/x" and "~/x" are
+ * made absolute as above.
  */
 char *policy_resolve_path(const struct policy *p, const char *entry,
 			  const char **why);
 char *policy_resolve_mask(const struct policy *p, const char *entry,
 			  const char **why);
-char *policy_resolve_protect(const char *entry, const char **why);
+char *policy_resolve_protect(const struct policy *p, const char *entry,
+			     const char **why);
 
 /*
  * Parses one settings file, already read into text (len bytes, NUL bytes

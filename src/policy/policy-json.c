@@ -32,6 +32,19 @@
 /* Largest number accepted anywhere (json_int_t is long long). */
 #define WHOLE_MAX_VALUE INT64_MAX
 
+/*
+ * Entries per array. Far above any real list; it keeps the merge, which
+ * skips duplicates by comparing with every earlier entry, fast.
+ */
+#define ARRAY_MAX_ENTRIES 10000
+
+/*
+ * A mistaken unmask is compared with every mask (paths up to 128
+ * characters), so suggestions stop beyond this many masks or errors.
+ */
+#define SUGGEST_MAX_MASKS 256
+#define SUGGEST_MAX_ERRORS 20
+
 /* Widest srt allows for windows.proxyPortRange. */
 #define PORT_RANGE_MAX_WIDTH 64
 
@@ -55,6 +68,7 @@ enum entry_kind {
 	ENTRY_ANY,
 	ENTRY_NONEMPTY,
 	ENTRY_PATH,	   /* resolved by policy_resolve_path */
+	ENTRY_WRITE_PATH,  /* the same, without a trailing slash-star-star */
 	ENTRY_MASK,	   /* resolved by policy_resolve_mask */
 	ENTRY_PROTECT,	   /* normalised by policy_resolve_protect */
 	ENTRY_ALLOW_DOMAIN, /* host pattern with optional ":port" */
@@ -188,7 +202,7 @@ static void apply_credential_env(struct reader *r, const char *path,
 	const char *var = json_string_value(json_object_get(v, "name"));
 
 	if (var)
-		strv_push_unique(&r->m->p->env_deny, var);
+		strv_push_unique(&r->m->env_deny, var);
 }
 
 /* ---- the schema ---- */
@@ -258,10 +272,10 @@ static const struct key_spec filesystem_keys[] = {
 	  FIELD(deny_read) },
 	{ .name = "allowRead", .type = KEY_STRINGS, .entry = ENTRY_PATH,
 	  FIELD(allow_read) },
-	{ .name = "allowWrite", .type = KEY_STRINGS, .entry = ENTRY_PATH,
-	  FIELD(allow_write) },
-	{ .name = "denyWrite", .type = KEY_STRINGS, .entry = ENTRY_PATH,
-	  FIELD(deny_write) },
+	{ .name = "allowWrite", .type = KEY_STRINGS,
+	  .entry = ENTRY_WRITE_PATH, FIELD(allow_write) },
+	{ .name = "denyWrite", .type = KEY_STRINGS,
+	  .entry = ENTRY_WRITE_PATH, FIELD(deny_write) },
 	{ .name = "allowGitConfig", .type = KEY_BOOL,
 	  FIELD(allow_git_config) },
 	{ .name = "disabled", .type = KEY_BOOL },
@@ -542,6 +556,26 @@ static const char *domain_check(const char *s, bool deny_list)
 	return domain_check_wildcard(host, len);
 }
 
+/*
+ * Write rules bind whole trees, so a pattern for everything beneath a
+ * folder (the folder, then slash-star-star) means the folder itself, as
+ * it does for srt on Linux.
+ */
+static char *write_path_resolve(const struct policy *p, const char *s,
+				const char **why)
+{
+	char *out = policy_resolve_path(p, s, why);
+	size_t len;
+
+	while (out && (len = strlen(out)) >= 3 &&
+	       streq(out + len - 3, "/**")) {
+		out[len - 3] = '\0';
+		if (len == 3)
+			strcpy(out, "/");
+	}
+	return out;
+}
+
 /* Returns the stored form of entry, or NULL and a reason in *why. */
 static char *entry_convert(struct reader *r, enum entry_kind kind,
 			   const char *s, const char **why)
@@ -554,10 +588,12 @@ static char *entry_convert(struct reader *r, enum entry_kind kind,
 		return *s ? xstrdup(s) : NULL;
 	case ENTRY_PATH:
 		return policy_resolve_path(r->m->p, s, why);
+	case ENTRY_WRITE_PATH:
+		return write_path_resolve(r->m->p, s, why);
 	case ENTRY_MASK:
 		return policy_resolve_mask(r->m->p, s, why);
 	case ENTRY_PROTECT:
-		return policy_resolve_protect(s, why);
+		return policy_resolve_protect(r->m->p, s, why);
 	case ENTRY_ALLOW_DOMAIN:
 	case ENTRY_DENY_DOMAIN:
 		*why = domain_check(s, kind == ENTRY_DENY_DOMAIN);
@@ -640,7 +676,8 @@ static int size_parse(const char *s, uint64_t *out)
 	memcpy(buf, s, n + 1);
 	if (n > 1 && buf[n - 1] == 'B') {
 		buf[--n] = '\0';
-		if (n > 2 && buf[n - 1] == 'i' && strchr("KMGTkmgt", buf[n - 2]))
+		if (n > 2 && buf[n - 1] == 'i' &&
+		    strchr("KMGTkmgt", buf[n - 2]))
 			buf[--n] = '\0';
 	}
 	if (strchr("kmgt", buf[n - 1]))
@@ -768,6 +805,11 @@ static void check_strings(struct reader *r, const struct key_spec *k,
 		reader_error(r, path, "expected an array of strings");
 		return;
 	}
+	if (json_array_size(v) > ARRAY_MAX_ENTRIES) {
+		reader_error(r, path, "more than %d entries",
+			     ARRAY_MAX_ENTRIES);
+		return;
+	}
 	json_array_foreach(v, i, item) {
 		_cleanup_free_ char *p = path_element(path, i);
 
@@ -796,6 +838,11 @@ static void check_objects(struct reader *r, const struct key_spec *k,
 
 	if (!json_is_array(v)) {
 		reader_error(r, path, "expected an array of objects");
+		return;
+	}
+	if (json_array_size(v) > ARRAY_MAX_ENTRIES) {
+		reader_error(r, path, "more than %d entries",
+			     ARRAY_MAX_ENTRIES);
 		return;
 	}
 	json_array_foreach(v, i, item) {
@@ -941,6 +988,10 @@ static void unknown_key(struct reader *r, const struct key_spec *keys,
 	const char *near, *home;
 	size_t n = 0;
 
+	if (policy_errors_full(r->m->errs)) {
+		reader_error(r, path, "unknown key");
+		return;
+	}
 	while (keys[n].name)
 		n++;
 	names = xcalloc(n + 1, sizeof(*names));
@@ -997,7 +1048,11 @@ static void reader_apply_unmask(struct reader *r)
 
 		if (strv_remove(&p->mask, e) > 0)
 			continue;
-		near = policy_suggest_key(e, (const char *const *)p->mask.items);
+		near = NULL;
+		if (r->m->errs->len < SUGGEST_MAX_ERRORS &&
+		    p->mask.len <= SUGGEST_MAX_MASKS)
+			near = policy_suggest_key(
+				e, (const char *const *)p->mask.items);
 		if (near)
 			reader_error(r, r->unmask_paths.items[i],
 				     "\"%s\" is not in the mask list; "

@@ -111,8 +111,8 @@ static json_t *env_new(const struct policy *p)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "pass", list_new(&p->env_pass));
-	json_object_set_new(o, "deny", list_new(&p->env_deny));
-	json_object_set_new(o, "set", pairs_new(p->env_set, p->n_env_set, true));
+	json_object_set_new(o, "set",
+			    pairs_new(p->env_set, p->n_env_set, true));
 	return o;
 }
 

@@ -92,6 +92,11 @@ void policy_error_add(struct policy_errors *errs, const char *file, int line,
 	};
 }
 
+bool policy_errors_full(const struct policy_errors *errs)
+{
+	return errs->len >= POLICY_ERRORS_MAX;
+}
+
 bool policy_merge_failed(const struct policy_merge *m)
 {
 	return m->errs->len > m->errs_start;
@@ -135,6 +140,7 @@ void policy_errors_print(const struct policy_errors *errs, FILE *f)
 		error_print(&errs->items[i], f);
 }
 
+/* Releases every error and leaves *errs empty and reusable. */
 void policy_errors_free(struct policy_errors *errs)
 {
 	for (size_t i = 0; i < errs->len; i++) {
@@ -208,9 +214,10 @@ const char *policy_suggest_key(const char *key, const char *const *candidates)
 	if (len == 0 || len > SUGGEST_MAX_CHARS || !candidates)
 		return NULL;
 	for (size_t i = 0; candidates[i]; i++) {
-		size_t d;
+		size_t lc = strlen(candidates[i]), d;
 
-		if (strlen(candidates[i]) > SUGGEST_MAX_CHARS)
+		/* the distance is at least the difference in length */
+		if (lc > SUGGEST_MAX_CHARS || lc + limit < len || len + limit < lc)
 			continue;
 		d = edit_distance(key, candidates[i]);
 		if (d < best_distance) {
@@ -306,7 +313,8 @@ static bool has_dotdot(const char *s)
 	return false;
 }
 
-char *policy_resolve_protect(const char *entry, const char **why)
+char *policy_resolve_protect(const struct policy *p, const char *entry,
+			     const char **why)
 {
 	_cleanup_free_ char *abs = NULL;
 
@@ -314,11 +322,9 @@ char *policy_resolve_protect(const char *entry, const char **why)
 		*why = "a name must not be empty";
 		return NULL;
 	}
-	if (entry[0] == '/' || entry[0] == '~') {
-		*why = "a protected name is relative to each writable folder; "
-		       "use filesystem.denyWrite for one absolute path";
-		return NULL;
-	}
+	if (entry[0] == '/' || streq(entry, "~") ||
+	    strncmp(entry, "~/", 2) == 0)
+		return policy_resolve_path(p, entry, why);
 	if (has_dotdot(entry)) {
 		*why = "a protected name must not contain \"..\"";
 		return NULL;
@@ -521,6 +527,19 @@ static void settings_read_error(struct policy_merge *m, const char *path,
 				 strerror(-r));
 }
 
+/* Records a source as an absolute, normal path: the sandbox protects it. */
+static void settings_add_source(struct policy_merge *m, const char *path)
+{
+	_cleanup_free_ char *cwd = NULL;
+	char *abs;
+
+	if (path[0] != '/')
+		cwd = current_dir();
+	abs = path_absolute(path, cwd, NULL);
+	strv_push_owned(&m->p->sources, abs ? abs : xstrdup(path));
+}
+
+/* Messages name the file as the user wrote it. */
 static void settings_merge_file(struct policy_merge *m, const char *path)
 {
 	char *text = NULL;
@@ -532,7 +551,7 @@ static void settings_merge_file(struct policy_merge *m, const char *path)
 		settings_read_error(m, path, r);
 		return;
 	}
-	strv_push(&m->p->sources, path);
+	settings_add_source(m, path);
 	(void)policy_json_merge(m, path, text, len);
 
 	/* The text may hold env.set values; do not leave them in the heap. */
@@ -601,21 +620,27 @@ static int load_begin(struct policy_merge *m,
 	return 0;
 }
 
-/* What holds after every source: credentials.envVars beat env.pass. */
+/*
+ * What holds after every source: a variable srt's credentials.envVars
+ * names is never passed, even if env.pass lists it. The sandbox passes
+ * only env.pass and a short list of harmless names, so dropping it from
+ * env.pass is enough.
+ */
 static void load_finish(struct policy_merge *m)
 {
-	struct policy *p = m->p;
-
-	for (size_t i = 0; i < p->env_deny.len; i++)
-		strv_remove(&p->env_pass, p->env_deny.items[i]);
+	for (size_t i = 0; i < m->env_deny.len; i++)
+		strv_remove(&m->p->env_pass, m->env_deny.items[i]);
 }
 
 static int load_end(struct policy_merge *m)
 {
-	if (!policy_merge_failed(m)) {
+	bool failed = policy_merge_failed(m);
+
+	if (!failed)
 		load_finish(m);
+	strv_clear(&m->env_deny);
+	if (!failed)
 		return 0;
-	}
 	policy_free(m->p);
 	return -EINVAL;
 }
@@ -664,6 +689,10 @@ int policy_load(struct policy *p, const struct policy_load_opts *opts,
 	return r;
 }
 
+/*
+ * Releases everything *p owns (env.set values are wiped first) and leaves
+ * it zeroed, so a second call is harmless.
+ */
 void policy_free(struct policy *p)
 {
 	free(p->profile);
@@ -681,7 +710,6 @@ void policy_free(struct policy *p)
 	env_vars_free(&p->denied_domain_reasons, &p->n_denied_domain_reasons);
 	strv_clear(&p->allow_unix_sockets);
 	strv_clear(&p->env_pass);
-	strv_clear(&p->env_deny);
 	env_vars_free(&p->env_set, &p->n_env_set);
 	*p = (struct policy){ 0 };
 }

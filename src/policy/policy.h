@@ -58,7 +58,6 @@ struct policy {
 
 	/* environment */
 	struct strv env_pass; /* names passed through even if they look secret */
-	struct strv env_deny; /* names never passed (srt credentials.envVars) */
 	struct policy_env_var *env_set;
 	size_t n_env_set;
 
