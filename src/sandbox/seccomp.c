@@ -1,226 +1,71 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * CMD's seccomp filters, built with libseccomp. Runs in CMD between fork
- * and exec, after the capabilities are gone and no_new_privs is set.
- *
- * The first filter refuses, with EPERM, the families of calls that widen
- * the kernel's attack surface or reach outside the sandbox (mounts,
- * namespaces, keyrings, bpf, perf, ptrace, io_uring, module loading, ...),
- * limits socket families, and kills on any non-native architecture. The
- * second filter routes calls that create names to init (see protect.c).
- * The kernel applies the strictest answer of all filters, so a call the
- * first refuses is never notified.
+ * Loads CMD's seccomp filters. Runs in CMD between fork and exec, after the
+ * capabilities are gone. The filters are BPF programs generated at build
+ * time by libseccomp from the rules in seccomp-rules.c (see seccomp-gen.c),
+ * so no filter is compiled at run time.
  */
 #include "config.h"
 
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <seccomp.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-#define AF_FAMILY_MAX 64
-
-/* Refused outright: each is a way out, or a large piece of kernel. */
-static const char *const denied_calls[] = {
-	/* mounts and the root */
-	"mount", "umount", "umount2", "pivot_root", "chroot", "open_tree",
-	"move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
-	"mount_setattr", "open_tree_attr",
-	/* namespaces */
-	"setns",
-	/* keyrings */
-	"keyctl", "add_key", "request_key",
-	/* tracing and other processes' memory */
-	"ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
-	"process_madvise", "kcmp", "move_pages", "migrate_pages",
-	/* large kernel surfaces */
-	"bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-	"io_uring_enter", "io_uring_register", "fanotify_init",
-	"open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
-	/* the machine itself */
-	"kexec_load", "kexec_file_load", "init_module", "finit_module",
-	"delete_module", "reboot", "swapon", "swapoff", "acct", "syslog",
-	"settimeofday", "clock_settime", "clock_adjtime", "sethostname",
-	"setdomainname", "quotactl", "quotactl_fd", "nfsservctl", "vhangup",
-	"iopl", "ioperm", "uselib", "ustat", "sysfs", "_sysctl", "vm86",
-	"vm86old", "personality",
-	NULL,
-};
-
-/* Answered "not implemented", so that libc falls back to a filtered form. */
-static const char *const enosys_calls[] = {
-	"clone3",  /* flags in memory: clone, whose flags are checked, is used */
-	"openat2", /* O_CREAT in memory: openat, which is checked, is used */
-	NULL,
-};
-
-static const unsigned long namespace_flags[] = {
-	CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC,
-	CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME,
-};
-
-static const unsigned long denied_ioctls[] = { TIOCSTI, TIOCLINUX };
-
-/* Calls that create a name, routed to init when they do. */
-static const char *const notify_calls[] = {
-	"creat", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
-	"symlinkat", "link", "linkat", "rename", "renameat", "renameat2",
-	NULL,
-};
+#include "seccomp-filters.h" /* generated in the build folder */
+#include "sandbox/seccomp-rules.h"
 
 static bool unix_sockets_allowed(const struct policy *p)
 {
 	return p->allow_all_unix_sockets || p->allow_unix_sockets.len > 0;
 }
 
-static bool family_allowed(int family, const struct policy *p)
+static int filter_load(const struct sock_filter *insns, size_t len,
+		       unsigned int flags)
 {
-	return family == AF_INET || family == AF_INET6 || family == AF_NETLINK ||
-	       (family == AF_UNIX && unix_sockets_allowed(p));
-}
+	struct sock_fprog prog = {
+		.len = (unsigned short)len,
+		.filter = (struct sock_filter *)insns,
+	};
+	long r;
 
-static int add_named(scmp_filter_ctx ctx, const char *const *names,
-		     uint32_t action)
-{
-	for (size_t i = 0; names[i]; i++) {
-		int nr = seccomp_syscall_resolve_name(names[i]);
-		int r;
-
-		if (nr == __NR_SCMP_ERROR)
-			continue; /* unknown to this libseccomp or arch */
-		r = seccomp_rule_add(ctx, action, nr, 0);
-		if (r < 0 && r != -EEXIST) {
-			log_error_errno(-r, "seccomp: cannot add rule for %s",
-					names[i]);
-			return r;
-		}
-	}
-	return 0;
-}
-
-static int add_arg_rules(scmp_filter_ctx ctx, const struct policy *p)
-{
-	uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(namespace_flags); i++) {
-		scmp_datum_t f = namespace_flags[i];
-
-		r = seccomp_rule_add(ctx, eperm, SCMP_SYS(unshare), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
-		if (r == 0)
-			r = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1,
-					     SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
-	}
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(denied_ioctls); i++)
-		r = seccomp_rule_add(ctx, eperm, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-					     denied_ioctls[i]));
-	for (int fam = 0; r == 0 && fam < AF_FAMILY_MAX; fam++)
-		if (!family_allowed(fam, p))
-			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
-					     SCMP_SYS(socket), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam, 0));
-	for (int i = 0; r == 0 && i < 2; i++)
-		r = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 2,
-				     SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET, 0),
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
-	if (r < 0)
-		log_error_errno(-r, "seccomp: cannot add argument rules");
-	return r;
-}
-
-static scmp_filter_ctx filter_new(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-
-	if (!ctx)
-		return NULL;
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-			     SCMP_ACT_KILL_PROCESS) < 0 ||
-	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0) {
-		seccomp_release(ctx);
-		return NULL;
-	}
-	return ctx;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	return r < 0 ? -errno : (int)r;
 }
 
 int seccomp_apply_filter(const struct policy *p)
 {
-	scmp_filter_ctx ctx = filter_new();
-	int r;
+	int r = unix_sockets_allowed(p) ?
+		filter_load(seccomp_deny_unix_filter,
+			    ARRAY_SIZE(seccomp_deny_unix_filter), 0) :
+		filter_load(seccomp_deny_filter, ARRAY_SIZE(seccomp_deny_filter), 0);
 
-	if (!ctx) {
-		log_error("seccomp: cannot create a filter");
-		return -ENOMEM;
-	}
-	r = add_named(ctx, denied_calls, SCMP_ACT_ERRNO(EPERM));
-	if (r == 0)
-		r = add_named(ctx, enosys_calls, SCMP_ACT_ERRNO(ENOSYS));
-	if (r == 0)
-		r = add_arg_rules(ctx, p);
-	if (r == 0) {
-		r = seccomp_load(ctx);
-		if (r < 0)
-			log_error_errno(-r, "seccomp: cannot load the filter");
-	}
-	seccomp_release(ctx);
-	return r;
+	if (r < 0)
+		log_error_errno(-r, "seccomp: cannot load the filter");
+	return r < 0 ? r : 0;
 }
 
 int seccomp_apply_notify(void)
 {
-	scmp_filter_ctx ctx = filter_new();
-	uint32_t act = SCMP_ACT_NOTIFY;
-	int r, fd = -1;
+	int fd = filter_load(seccomp_notify_filter,
+			     ARRAY_SIZE(seccomp_notify_filter),
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER);
 
-	if (!ctx)
-		return -ENOMEM;
-	r = add_named(ctx, notify_calls, act);
-	if (r == 0)
-		r = seccomp_rule_add(ctx, act, SCMP_SYS(open), 1,
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, act, SCMP_SYS(openat), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT));
-	if (r == 0)
-		r = seccomp_load(ctx);
-	if (r == 0) {
-		fd = seccomp_notify_fd(ctx);
-		r = fd < 0 ? fd : 0;
-	}
-	if (r < 0)
-		log_error_errno(-r, "seccomp: cannot load the notification filter");
-	seccomp_release(ctx);
-	return r < 0 ? r : fd;
+	if (fd < 0)
+		log_error_errno(-fd, "seccomp: cannot load the notification "
+				"filter");
+	return fd;
 }
 
 void seccomp_describe(const struct policy *p, FILE *f)
 {
-	fprintf(f, "seccomp filter (native architecture only, others killed):\n");
-	fprintf(f, "  refused (EPERM):");
-	for (size_t i = 0; denied_calls[i]; i++)
-		fprintf(f, " %s", denied_calls[i]);
-	fprintf(f, "\n  refused (ENOSYS):");
-	for (size_t i = 0; enosys_calls[i]; i++)
-		fprintf(f, " %s", enosys_calls[i]);
-	fprintf(f, "\n  clone/unshare with new-namespace flags: refused\n");
-	fprintf(f, "  ioctl TIOCSTI, TIOCLINUX: refused\n");
-	fprintf(f, "  socket families: inet, inet6, netlink%s; raw inet refused\n",
-		unix_sockets_allowed(p) ? ", unix" : " (unix refused)");
-	fprintf(f, "seccomp notification (checked by init against protected "
-		   "paths):\n  open/openat with O_CREAT");
-	for (size_t i = 0; notify_calls[i]; i++)
-		fprintf(f, " %s", notify_calls[i]);
-	fputc('\n', f);
+	seccomp_rules_describe(unix_sockets_allowed(p), f);
 }
