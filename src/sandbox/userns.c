@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,13 +90,18 @@ int userns_write_maps(pid_t pid, const struct sandbox_ids *ids)
  */
 static int idmap_userns_create(uid_t owner, gid_t group)
 {
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER,
+		.exit_signal = SIGCHLD,
+	};
 	char map[USERNS_MAP_MAX_BYTES], path[64];
 	int pipefd[2], status, fd, r = 0;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	/* born in its own user namespace: nothing to wait for */
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
 		r = -errno;
 		close(pipefd[0]);
@@ -106,26 +112,13 @@ static int idmap_userns_create(uid_t owner, gid_t group)
 		char c;
 
 		close(pipefd[1]);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(1);
 		/* wait until the parent has taken the namespace */
 		(void)!read(pipefd[0], &c, 1);
 		_exit(0);
 	}
 	close(pipefd[0]);
-
-	/* the child has unshared once its namespace differs from ours */
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	for (int i = 0; i < 1000; i++) {
-		struct stat a, b;
 
-		if (stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
-		    a.st_ino != b.st_ino)
-			break;
-		usleep(100);
-	}
-
-	/* an idmapping maps on-disk ids (as its "inside") to what callers see */
 	snprintf(map, sizeof(map), "%u %u 1\n", owner, SANDBOX_ROOT_OUTSIDE_ID);
 	r = write_proc_file(pid, "uid_map", map);
 	if (r == 0) {
