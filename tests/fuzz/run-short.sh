@@ -19,7 +19,7 @@ ninja -C build-fuzz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 for target in build-fuzz/tests/fuzz-*; do
-	[ -x "$target" ] || continue
+	[ -f "$target" ] && [ -x "$target" ] || continue
 	name=${target##*/fuzz-}
 	corpus=tests/fuzz/corpus/$name
 	dict=tests/fuzz/$name.dict
