@@ -572,7 +572,14 @@ static const struct addr_block addr_blocks[] = {
 	  HOST_ADDR_METADATA },
 };
 
-/* Where IPv6 carries an IPv4 address that a relay or translator dials. */
+/*
+ * Where IPv6 carries an IPv4 address that a relay or translator dials.
+ * LIMITATION: a NAT64 network-specific prefix (RFC 6052) or an ISATAP
+ * interface identifier can embed IPv4 under any prefix; nothing in the
+ * address tells them from a public address, so they are classed by their
+ * IPv6 form only. Refusing them would need the host's translator and
+ * tunnel configuration.
+ */
 struct v4_embedding {
 	uint8_t prefix[16];
 	unsigned int bits;
