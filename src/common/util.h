@@ -62,6 +62,18 @@ static inline bool streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Writes all of buf, retrying on EINTR and short writes. -errno on error. */
 int write_all(int fd, const void *buf, size_t len);
 

@@ -71,17 +71,6 @@ static const char *canon_check_bytes(const char *s, size_t len)
 	return NULL;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool starts_hex(const char *s, size_t len)
 {
 	return len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -110,7 +99,7 @@ static const char *v4_part_parse(const char *s, size_t len, uint32_t *out)
 		return "a numeric host has a part \"0x\" with no digits";
 
 	for (; i < len; i++) {
-		int d = digit_value(s[i]);
+		int d = hex_value(s[i]);
 
 		if (d < 0 || (unsigned int)d >= base)
 			return "a numeric host has a part that is not a "
@@ -139,7 +128,7 @@ static bool last_label_numeric(const char *s, size_t len)
 	if (n == 0)
 		return false;
 	if (starts_hex(l, n)) {
-		for (i = 2; i < n && digit_value(l[i]) >= 0; i++)
+		for (i = 2; i < n && hex_value(l[i]) >= 0; i++)
 			;
 		return i == n;
 	}
@@ -222,7 +211,7 @@ static const char *canon_v6(const char *s, size_t len, struct host *h)
 	if (!memchr(s, ':', len))
 		return "brackets may only enclose an IPv6 address";
 	for (size_t i = 0; i < len; i++)
-		if (s[i] != ':' && s[i] != '.' && digit_value(s[i]) < 0)
+		if (s[i] != ':' && s[i] != '.' && hex_value(s[i]) < 0)
 			return "':' stands only in an IPv6 address (a port "
 			       "is not part of the host)";
 	if (len > HOST_V6_TEXT_MAX_BYTES)

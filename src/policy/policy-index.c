@@ -112,17 +112,6 @@ static void index_record(struct scanner *sc, int line, int column)
 	};
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the four hex digits after "\u". */
 static int scan_hex4(struct scanner *sc, uint32_t *out)
 {

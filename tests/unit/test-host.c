@@ -197,6 +197,16 @@ static const struct canon_case canon_cases[] = {
 	   "too long for an IPv6"),
 };
 
+/* Fails unless r and why say that case i was refused for the reason want. */
+static void check_refused(size_t i, const char *in, size_t len, int r,
+			  const char *why, const char *want)
+{
+	if (r != -EINVAL || !why || !strstr(why, want))
+		fail_msg("case %zu (%.*s): want a refusal saying \"%s\", got "
+			 "%d \"%s\"", i, (int)len, in, want, r,
+			 why ? why : "(none)");
+}
+
 static void check_binary(const struct host *h, size_t i)
 {
 	uint8_t want[16];
@@ -221,11 +231,7 @@ static void test_canon(void **state)
 		int r = host_canon(c->in, c->len, &h, &why);
 
 		if (!c->ok) {
-			if (r != -EINVAL || !why || !strstr(why, c->want))
-				fail_msg("case %zu (%.*s): want a refusal "
-					 "saying \"%s\", got %d \"%s\"", i,
-					 (int)c->len, c->in, c->want, r,
-					 why ? why : "(none)");
+			check_refused(i, c->in, c->len, r, why, c->want);
 			continue;
 		}
 		if (r != 0 || h.kind != c->kind || !streq(h.text, c->want))
@@ -332,11 +338,8 @@ static void test_pattern_parse(void **state)
 		int r = host_pattern_parse(c->in, c->deny, &p, &why);
 
 		if (!c->ok) {
-			if (r != -EINVAL || !why || !strstr(why, c->want))
-				fail_msg("case %zu (%s): want a refusal "
-					 "saying \"%s\", got %d \"%s\"", i,
-					 c->in, c->want, r,
-					 why ? why : "(none)");
+			check_refused(i, c->in, strlen(c->in), r, why,
+				      c->want);
 			continue;
 		}
 		if (r != 0 || p.kind != c->kind ||
@@ -753,11 +756,8 @@ static void test_range_parse(void **state)
 		int ret = host_addr_range_parse(c->in, &r, &why);
 
 		if (!c->family) {
-			if (ret != -EINVAL || !why || !strstr(why, c->want))
-				fail_msg("case %zu (%s): want a refusal "
-					 "saying \"%s\", got %d \"%s\"", i,
-					 c->in, c->want, ret,
-					 why ? why : "(none)");
+			check_refused(i, c->in, strlen(c->in), ret, why,
+				      c->want);
 			continue;
 		}
 		assert_int_equal(inet_pton(c->family, c->want, want), 1);
