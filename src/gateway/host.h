@@ -46,7 +46,8 @@ struct host {
  * numeric but is not a valid IPv4 address is refused; IPv6 with or
  * without brackets, never with a zone id. Refused: empty, too long,
  * control bytes, spaces, non-ASCII, '*', '%', '@', '/', ':' outside IPv6.
- * Returns 0, or -EINVAL with *why (static text) saying what is wrong.
+ * Returns 0, or -EINVAL with *why (static text) saying what is wrong;
+ * *h is zeroed first, so its unused fields are zero.
  */
 int host_canon(const char *s, size_t len, struct host *h, const char **why);
 
@@ -67,8 +68,9 @@ struct host_pattern {
  * Parses a pattern: "example.com", "*.example.com", either with ":port",
  * an IPv4 or bracketed IPv6 literal with optional ":port", or (only when
  * deny_list) "*". The host part is canonicalised like host_canon, so
- * "Example.COM." and "127.1" are stored canonical. Returns 0 or -EINVAL
- * with *why.
+ * "Example.COM." and "127.1" are stored canonical. After "*." comes a
+ * name of two labels or more ("*.com" and "*.10.0.0.1" are refused), as
+ * the policy loader requires. Returns 0 or -EINVAL with *why.
  */
 int host_pattern_parse(const char *s, bool deny_list,
 		       struct host_pattern *p, const char **why);
@@ -102,9 +104,12 @@ enum host_addr_class {
  * AF_INET6 with a struct in6_addr). IPv4 addresses embedded in IPv6
  * (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96 and 64:ff9b:1::/48,
  * 6to4 2002::/16, Teredo 2001::/32) are classified as well, and the
- * stricter class of the two is returned. Metadata addresses are
- * 169.254.169.254, 169.254.170.2, 169.254.169.253, 169.254.169.123,
- * 100.100.100.200, 168.63.129.16, 192.0.0.192 and fd00:ec2::254.
+ * stricter class of the two is returned; the local-use NAT64 block
+ * 64:ff9b:1::/48 is private as a whole. A family other than AF_INET and
+ * AF_INET6 is HOST_ADDR_RESERVED. Metadata addresses are
+ * 169.254.169.254, 169.254.170.2, 169.254.170.23, 169.254.169.253,
+ * 169.254.169.123, 100.100.100.200, 168.63.129.16, 192.0.0.192,
+ * fd00:ec2::254, fd00:ec2::23 and fd20:ce::254.
  */
 enum host_addr_class host_addr_classify(int family, const void *addr);
 
@@ -121,7 +126,8 @@ struct host_addr_range {
 /*
  * Parses "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8" (brackets allowed
  * around IPv6). Host bits below the prefix must be zero. IPv4-mapped IPv6
- * is stored as IPv4. Returns 0 or -EINVAL with *why.
+ * is stored as IPv4, its prefix 96 to 128 becoming 0 to 32. Returns 0 or
+ * -EINVAL with *why.
  */
 int host_addr_range_parse(const char *s, struct host_addr_range *r,
 			  const char **why);
