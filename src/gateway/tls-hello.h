@@ -23,7 +23,7 @@ struct tls_hello {
 	char sni[256];          /* host_name as sent, printable ASCII only */
 	size_t n_alpn;
 	char alpn[TLS_HELLO_ALPN_MAX][64]; /* printable ASCII protocol names */
-	bool alpn_truncated;    /* more or longer names than kept */
+	bool alpn_truncated;    /* more, longer or unprintable names than kept */
 	uint16_t legacy_version;
 };
 
@@ -36,8 +36,9 @@ struct tls_hello {
  * Parses the ClientHello at the start of buf: one or more handshake
  * records (content type 22) whose fragments together hold the message.
  * Returns 0 when the whole message was read, TLS_HELLO_INCOMPLETE while
- * more bytes are needed (*need, when not NULL, is then the total count
- * that the records read so far announce), or a negative error with *why
+ * more bytes are needed (*need, when not NULL, is then the least total
+ * count that can hold the message, from what the records read so far
+ * announce; always more than len), or a negative error with *why
  * (static text). Refused: a handshake type other than ClientHello, a
  * message over TLS_HELLO_MAX_BYTES, lengths that overrun their container,
  * more than one server_name or host_name entry, an SNI that is empty,
