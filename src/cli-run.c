@@ -23,7 +23,8 @@ extern char **environ;
 enum run_opt {
 	OPT_SETTINGS = 256, OPT_PROFILE, OPT_WORKSPACE, OPT_NO_USER_SETTINGS,
 	OPT_ENV, OPT_MEMORY, OPT_PROCESSES, OPT_CPU, OPT_OPEN_FILES,
-	OPT_FILE_SIZE, OPT_TIMEOUT, OPT_DRY_RUN, OPT_HELP,
+	OPT_FILE_SIZE, OPT_TIMEOUT, OPT_DRY_RUN, OPT_HELP, OPT_GATEWAY,
+	OPT_AUDIT,
 };
 
 static const struct option run_options[] = {
@@ -39,6 +40,8 @@ static const struct option run_options[] = {
 	{ "file-size", required_argument, NULL, OPT_FILE_SIZE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "gateway", required_argument, NULL, OPT_GATEWAY },
+	{ "audit", required_argument, NULL, OPT_AUDIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -51,6 +54,8 @@ struct run_request {
 	const char *profile;
 	const char *workspace;
 	const char *command_string;
+	const char *gateway;
+	const char *audit;
 	bool no_user_settings;
 	bool dry_run;
 	int verbosity;
@@ -120,6 +125,12 @@ static int request_option(struct run_request *rq, int c, const char *arg)
 		return 0;
 	case OPT_DRY_RUN:
 		rq->dry_run = true;
+		return 0;
+	case OPT_GATEWAY:
+		rq->gateway = arg;
+		return 0;
+	case OPT_AUDIT:
+		rq->audit = arg;
 		return 0;
 	case 'c':
 		rq->command_string = arg;
@@ -229,6 +240,8 @@ int cli_run(int argc, char **argv)
 	cfg.policy = &p;
 	cfg.argv = rq.command_string ? sh_argv : argv + optind;
 	cfg.dry_run = rq.dry_run;
+	cfg.gateway_socket = rq.gateway;
+	cfg.audit_path = rq.audit ? rq.audit : p.audit_file;
 	env_build(&cfg.env, environ, &p);
 	r = sandbox_run(&cfg);
 	strv_clear(&cfg.env);

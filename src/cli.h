@@ -8,6 +8,7 @@
 
 int cli_run(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_gateway(int argc, char **argv);
 
 /* The text of `airlock --help`, kept in step with man/airlock.1. */
 void cli_print_usage(FILE *f);

@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"usage: airlock run [OPTIONS] [--] CMD [ARGS...]\n"
 	"       airlock run [OPTIONS] -c 'COMMAND STRING'\n"
 	"       airlock check [--settings FILE]... [--profile NAME]\n"
+	"       airlock gateway [--socket PATH] [--listen HOST:PORT] [OPTIONS]\n"
 	"       airlock help | -h | --help | --version\n"
 	"\n"
 	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
@@ -42,8 +43,20 @@ static const char usage_text[] =
 	"  --open-files N      open file limit per process\n"
 	"  --file-size SIZE    largest file CMD may write\n"
 	"  --timeout SECONDS   wall-clock limit for the whole run\n"
+	"  --gateway SOCKET    use a shared `airlock gateway` instead of starting\n"
+	"                      one for this run\n"
+	"  --audit FILE        append the gateway's audit records (JSON lines)\n"
+	"                      to FILE\n"
 	"  --dry-run           print the mount plan and filters; run nothing\n"
 	"  -v, --verbose       notes on stderr (twice: debug)\n"
+	"\n"
+	"gateway options (the gateway alone, as a service):\n"
+	"  --socket PATH       serve runs started with --gateway PATH\n"
+	"  --listen HOST:PORT  also serve as an HTTP and SOCKS5 proxy there\n"
+	"  --tokens FILE       client tokens for --listen (NAME TOKEN lines);\n"
+	"                      required beyond loopback\n"
+	"  --settings FILE, --no-user-settings, --audit FILE, -v: as for run;\n"
+	"                      the settings are the ceiling of every run\n"
 	"\n"
 	"Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for a\n"
 	"usage or settings error; 124 when --timeout expired; 125 when the\n"
@@ -79,6 +92,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (streq(sub, "check"))
 		return cli_check(argc - 1, argv + 1);
+	if (streq(sub, "gateway"))
+		return cli_gateway(argc - 1, argv + 1);
 	if (streq(sub, "help") || streq(sub, "--help") || streq(sub, "-h")) {
 		cli_print_usage(stdout);
 		return 0;

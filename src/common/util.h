@@ -15,6 +15,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The object of type that embeds *ptr as its member. */
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
 /* Allocation: these never return NULL; they report the size and abort. */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);

@@ -402,11 +402,15 @@ int host_pattern_parse(const char *s, bool deny_list,
 
 	memset(p, 0, sizeof(*p));
 	*why = NULL;
-	if (streq(s, "*")) {
+	if (streq(s, "*") || strncmp(s, "*:", 2) == 0) {
+		/* "*" or "*:25": every host, on every port or on one */
 		p->kind = HOST_PATTERN_ANY;
 		if (!deny_list)
 			*why = "\"*\" would allow every host; list the hosts "
 			       "instead";
+		else if (s[1] && (pattern_split(s, &host_len, &p->port) ||
+				  !p->port))
+			*why = "a port is a number from 1 to 65535";
 	} else if (!*s) {
 		*why = "names no host";
 	} else {

@@ -28,6 +28,7 @@ struct policy_merge {
 	struct policy_errors *errs;
 	size_t errs_start;     /* errs->len when the load began */
 	struct strv env_deny;  /* srt credentials.envVars: never passed */
+	bool parent_https_set; /* parentProxy.https seen: it wins over http */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "policy/policy-internal.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 
 #include "common/strv.h"
 #include "common/util.h"
+#include "gateway/host.h"
 
 /* Largest number accepted anywhere (json_int_t is long long). */
 #define WHOLE_MAX_VALUE INT64_MAX
@@ -60,6 +62,7 @@ enum key_type {
 	KEY_STRING_MAP,	 /* an object of strings under any names */
 	KEY_STRINGS_MAP, /* an object of arrays of strings under any names */
 	KEY_PORT_RANGE,	 /* [low, high], two port numbers */
+	KEY_ADDR_MAP,	 /* an object of strings or string arrays */
 	KEY_API_ONLY,	 /* srt takes it from its library only, not a file */
 };
 
@@ -74,6 +77,8 @@ enum entry_kind {
 	ENTRY_ALLOW_DOMAIN, /* host pattern with optional ":port" */
 	ENTRY_DENY_DOMAIN, /* the same, or "*" */
 	ENTRY_ENV_NAME,	   /* [A-Za-z_][A-Za-z0-9_]* */
+	ENTRY_ADDRESS,	   /* an IP address or CIDR block */
+	ENTRY_PROXY_URL,   /* http://ADDRESS:PORT */
 };
 
 struct reader;
@@ -205,6 +210,77 @@ static void apply_credential_env(struct reader *r, const char *path,
 		strv_push_unique(&r->m->env_deny, var);
 }
 
+/* network.hosts: "name": "address" or "name": ["address", ...] */
+static void apply_host(struct reader *r, const char *path, const char *name,
+		       json_t *v)
+{
+	struct policy *p = r->m->p;
+	struct policy_host *h;
+	struct host canon;
+	const char *why;
+	size_t i, n = json_is_array(v) ? json_array_size(v) : 1;
+
+	if (host_canon(name, strlen(name), &canon, &why) < 0 ||
+	    canon.kind != HOST_NAME) {
+		reader_error(r, path, "not a host name%s%s", why ? ": " : "",
+			     why ? why : "");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *a = json_is_array(v) ? json_array_get(v, i) : v;
+		struct sockaddr_in6 probe;
+
+		if (!json_is_string(a) ||
+		    (inet_pton(AF_INET, json_string_value(a), &probe) != 1 &&
+		     inet_pton(AF_INET6, json_string_value(a), &probe) != 1)) {
+			reader_error(r, path, "expected an IP address or an "
+				     "array of them");
+			return;
+		}
+	}
+	for (i = 0; i < p->n_hosts && !streq(p->hosts[i].name, canon.text); i++)
+		;
+	if (i == p->n_hosts) {
+		p->hosts = xreallocarray(p->hosts, p->n_hosts + 1,
+					 sizeof(*p->hosts));
+		p->hosts[p->n_hosts++] = (struct policy_host){
+			.name = xstrdup(canon.text),
+		};
+	}
+	h = &p->hosts[i];
+	strv_clear(&h->addrs); /* a later source replaces the pin */
+	for (size_t j = 0; j < n; j++)
+		strv_push(&h->addrs, json_string_value(
+			json_is_array(v) ? json_array_get(v, j) : v));
+}
+
+static void set_string(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+/* parentProxy: https is used for every onward connection, else http. */
+static void add_parent_https(struct reader *r, const char *path,
+			     const char *entry)
+{
+	set_string(&r->m->p->parent_proxy, entry);
+	r->m->parent_https_set = true;
+}
+
+static void add_parent_http(struct reader *r, const char *path,
+			    const char *entry)
+{
+	if (!r->m->parent_https_set)
+		set_string(&r->m->p->parent_proxy, entry);
+}
+
+static void add_audit_file(struct reader *r, const char *path,
+			   const char *entry)
+{
+	set_string(&r->m->p->audit_file, entry);
+}
+
 /* ---- the schema ---- */
 
 static const char *const credential_modes[] = { "deny", "mask", NULL };
@@ -233,8 +309,10 @@ static const struct key_spec tls_terminate_keys[] = {
 };
 
 static const struct key_spec parent_proxy_keys[] = {
-	{ .name = "http", .type = KEY_STRING },
-	{ .name = "https", .type = KEY_STRING },
+	{ .name = "http", .type = KEY_STRING, .entry = ENTRY_PROXY_URL,
+	  .add = add_parent_http },
+	{ .name = "https", .type = KEY_STRING, .entry = ENTRY_PROXY_URL,
+	  .add = add_parent_https },
 	{ .name = "noProxy", .type = KEY_STRING },
 	{ .name = NULL },
 };
@@ -264,6 +342,15 @@ static const struct key_spec network_keys[] = {
 	  .fields = tls_terminate_keys },
 	{ .name = "parentProxy", .type = KEY_OBJECT,
 	  .fields = parent_proxy_keys },
+	{ .name = "hosts", .type = KEY_ADDR_MAP, .apply = apply_host },
+	{ .name = "allowAddresses", .type = KEY_STRINGS,
+	  .entry = ENTRY_ADDRESS, FIELD(allow_addresses) },
+	{ .name = NULL },
+};
+
+static const struct key_spec audit_keys[] = {
+	{ .name = "file", .type = KEY_STRING, .entry = ENTRY_PATH,
+	  .add = add_audit_file },
 	{ .name = NULL },
 };
 
@@ -409,6 +496,7 @@ static const struct key_spec top_keys[] = {
 	{ .name = "filesystem", .type = KEY_OBJECT, .fields = filesystem_keys },
 	{ .name = "env", .type = KEY_OBJECT, .fields = env_keys },
 	{ .name = "limits", .type = KEY_OBJECT, .fields = limits_keys },
+	{ .name = "audit", .type = KEY_OBJECT, .fields = audit_keys },
 	{ .name = "credentials", .type = KEY_OBJECT,
 	  .fields = credentials_keys },
 	{ .name = "ignoreViolations", .type = KEY_STRINGS_MAP },
@@ -467,93 +555,61 @@ static void *field_of(struct reader *r, const struct key_spec *k)
 
 /* ---- entries: domains, names, paths ---- */
 
-static bool port_valid(const char *s)
-{
-	unsigned long long v;
-
-	return parse_u64(s, &v) == 0 && v >= 1 && v <= 65535;
-}
-
-/* Splits "host", "host:port", "[v6]" and "[v6]:port"; NULL or a reason. */
-static const char *domain_split(const char *s, const char **host,
-				size_t *host_len)
-{
-	const char *close, *colon, *port = NULL;
-
-	if (s[0] == '[') {
-		close = strchr(s, ']');
-		if (!close)
-			return "an IPv6 address needs its closing \"]\"";
-		*host = s + 1;
-		*host_len = (size_t)(close - s - 1);
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return "only \":port\" may follow \"]\"";
-	} else {
-		colon = strchr(s, ':');
-		if (colon && strchr(colon + 1, ':'))
-			return "write an IPv6 address in brackets, "
-			       "as in \"[::1]\"";
-		*host = s;
-		*host_len = colon ? (size_t)(colon - s) : strlen(s);
-		port = colon ? colon + 1 : NULL;
-	}
-	if (port && !port_valid(port))
-		return "a port must be a number from 1 to 65535";
-	if (*host_len == 0)
-		return "names no host";
-	return NULL;
-}
-
-/* The part after "*." must have two labels or more, none empty. */
-static const char *domain_check_wildcard(const char *host, size_t len)
-{
-	const char *rest = host + 2;
-	size_t rest_len = len - 2;
-
-	if (len < 2 || host[1] != '.' || memchr(rest, '*', rest_len))
-		return "a wildcard may only start the pattern, as in "
-		       "\"*.example.com\"";
-	if (rest_len == 0 || !memchr(rest, '.', rest_len) || rest[0] == '.' ||
-	    rest[rest_len - 1] == '.')
-		return "a wildcard needs a name of two labels or more after "
-		       "it (\"*.example.com\", not \"*.com\")";
-	return NULL;
-}
-
 /*
  * Checks a host pattern of network.allowedDomains (deny_list false) or
- * deniedDomains. It refuses a subset of what srt refuses, plus blanks and
- * control characters, which no host name holds.
+ * deniedDomains with the gateway's own parser (gateway/host.c), so that
+ * what the settings accept is exactly what the gateway enforces. Two
+ * common mistakes get a message of their own first.
  */
 static const char *domain_check(const char *s, bool deny_list)
 {
-	const char *host, *why;
-	size_t len;
+	struct host_pattern pat;
+	const char *why = NULL;
 
 	if (!*s)
 		return "a domain must not be empty";
 	if (strstr(s, "://"))
 		return "a domain takes no scheme: write \"example.com\", "
 		       "not \"https://example.com\"";
-	for (const char *c = s; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '/')
-			return "a domain takes no path, blank or control "
-			       "character";
-	why = domain_split(s, &host, &len);
-	if (why)
+	if (strchr(s, '/'))
+		return "a domain takes no path";
+	if (host_pattern_parse(s, deny_list, &pat, &why) < 0)
+		return why ? why : "not a valid domain pattern";
+	return NULL;
+}
+
+/* An address or CIDR block of network.allowAddresses. */
+static const char *address_check(const char *s)
+{
+	struct host_addr_range r;
+	const char *why = NULL;
+
+	if (host_addr_range_parse(s, &r, &why) < 0)
+		return why ? why : "not an IP address or CIDR block";
+	return NULL;
+}
+
+/* network.parentProxy.http/https: "http://HOST:PORT". */
+static const char *proxy_url_check(const char *s)
+{
+	const char *rest = strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
+	const char *colon = rest ? strrchr(rest, ':') : NULL;
+	unsigned long long port;
+	struct host h;
+	const char *why;
+	size_t n;
+
+	if (!rest || !colon || parse_u64(colon + 1, &port) < 0 || port == 0 ||
+	    port > 65535)
+		return "expected \"http://HOST:PORT\"";
+	n = (size_t)(colon - rest);
+	if (n >= 2 && rest[0] == '[' && rest[n - 1] == ']') {
+		rest++;
+		n -= 2;
+	}
+	if (host_canon(rest, n, &h, &why) < 0)
 		return why;
-	if (len == 1 && host[0] == '*')
-		return deny_list ? NULL
-				 : "\"*\" would allow every host; "
-				   "list the hosts instead";
-	if (!memchr(host, '*', len))
-		return NULL;
-	if (host[0] != '*')
-		return "a wildcard may only start the pattern, as in "
-		       "\"*.example.com\"";
-	return domain_check_wildcard(host, len);
+	return NULL;
 }
 
 /*
@@ -602,6 +658,12 @@ static char *entry_convert(struct reader *r, enum entry_kind kind,
 		*why = "not a valid environment variable name (letters, "
 		       "digits and '_', not starting with a digit)";
 		return env_name_valid(s) ? xstrdup(s) : NULL;
+	case ENTRY_ADDRESS:
+		*why = address_check(s);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_PROXY_URL:
+		*why = proxy_url_check(s);
+		return *why ? NULL : xstrdup(s);
 	}
 	*why = "unsupported entry";
 	return NULL;
@@ -896,6 +958,31 @@ static void check_strings_map(struct reader *r, const struct key_spec *k,
 	}
 }
 
+static void check_addr_map(struct reader *r, const struct key_spec *k,
+			   json_t *v, const char *path)
+{
+	const char *name;
+	json_t *item;
+
+	if (!json_is_object(v)) {
+		reader_error(r, path, "expected an object: host name to an "
+			     "address or an array of addresses");
+		return;
+	}
+	if (json_object_size(v) > ARRAY_MAX_ENTRIES) {
+		reader_error(r, path, "more than %d entries", ARRAY_MAX_ENTRIES);
+		return;
+	}
+	json_object_foreach(v, name, item) {
+		_cleanup_free_ char *p = path_child(path, name);
+
+		if (json_is_array(item) && json_array_size(item) > 8)
+			reader_error(r, p, "at most 8 addresses per name");
+		else
+			k->apply(r, p, name, item);
+	}
+}
+
 static void check_port_range(struct reader *r, const struct key_spec *k,
 			     json_t *v, const char *path)
 {
@@ -949,6 +1036,9 @@ static void check_value(struct reader *r, const struct key_spec *k,
 		break;
 	case KEY_PORT_RANGE:
 		check_port_range(r, k, v, path);
+		break;
+	case KEY_ADDR_MAP:
+		check_addr_map(r, k, v, path);
 		break;
 	case KEY_API_ONLY:
 		reader_error(r, path, "srt takes this from its library API "

@@ -87,6 +87,16 @@ static json_t *filesystem_new(const struct policy *p)
 	return o;
 }
 
+static json_t *hosts_new(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < p->n_hosts; i++)
+		json_object_set_new(o, p->hosts[i].name,
+				    list_new(&p->hosts[i].addrs));
+	return o;
+}
+
 static json_t *network_new(const struct policy *p)
 {
 	json_t *o = json_object();
@@ -103,6 +113,11 @@ static json_t *network_new(const struct policy *p)
 			    json_boolean(p->allow_all_unix_sockets));
 	json_object_set_new(o, "allowLocalBinding",
 			    json_boolean(p->allow_local_binding));
+	json_object_set_new(o, "hosts", hosts_new(p));
+	json_object_set_new(o, "allowAddresses", list_new(&p->allow_addresses));
+	if (p->parent_proxy)
+		json_object_set_new(o, "parentProxy",
+				    json_pack("{ss}", "https", p->parent_proxy));
 	return o;
 }
 
@@ -143,6 +158,9 @@ static json_t *policy_to_json(const struct policy *p)
 	json_object_set_new(o, "network", network_new(p));
 	json_object_set_new(o, "env", env_new(p));
 	json_object_set_new(o, "limits", limits_new(&p->limits));
+	if (p->audit_file)
+		json_object_set_new(o, "audit",
+				    json_pack("{ss}", "file", p->audit_file));
 	return o;
 }
 
@@ -158,4 +176,20 @@ void policy_print(const struct policy *p, FILE *f)
 	json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', f);
 	json_decref(o);
+}
+
+char *policy_network_settings(const struct policy *p)
+{
+	json_t *net = network_new(p), *top = json_object();
+	char *text;
+
+	/* srt's keys and airlock's own; the report-only ones go */
+	json_object_del(net, "allowUnixSockets");
+	json_object_del(net, "allowAllUnixSockets");
+	json_object_del(net, "allowLocalBinding");
+	json_object_del(net, "parentProxy"); /* the service's own applies */
+	json_object_set_new(top, "network", net);
+	text = json_dumps(top, JSON_COMPACT);
+	json_decref(top);
+	return text ? text : xstrdup("{}");
 }

@@ -667,6 +667,16 @@ int policy_load_buffer(struct policy *p, const struct policy_load_opts *opts,
 	return r;
 }
 
+int policy_load_text(struct policy *p, const char *name, const char *text,
+		     size_t len, struct policy_errors *errs)
+{
+	const struct policy_load_opts opts = {
+		.profile = "readonly", .workspace = "/", .home = "/",
+	};
+
+	return policy_load_buffer(p, &opts, name, text, len, errs);
+}
+
 int policy_load(struct policy *p, const struct policy_load_opts *opts,
 		struct policy_errors *errs)
 {
@@ -709,6 +719,14 @@ void policy_free(struct policy *p)
 	strv_clear(&p->denied_domains);
 	env_vars_free(&p->denied_domain_reasons, &p->n_denied_domain_reasons);
 	strv_clear(&p->allow_unix_sockets);
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		free(p->hosts[i].name);
+		strv_clear(&p->hosts[i].addrs);
+	}
+	free(p->hosts);
+	strv_clear(&p->allow_addresses);
+	free(p->parent_proxy);
+	free(p->audit_file);
 	strv_clear(&p->env_pass);
 	env_vars_free(&p->env_set, &p->n_env_set);
 	*p = (struct policy){ 0 };

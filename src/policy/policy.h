@@ -22,6 +22,12 @@ struct policy_env_var {
 	char *value;
 };
 
+/* network.hosts: a name pinned to addresses, like curl's --resolve. */
+struct policy_host {
+	char *name;
+	struct strv addrs;
+};
+
 struct policy_limits {
 	uint64_t memory_bytes;    /* per process (RLIMIT_DATA) or cgroup; 0 = none */
 	uint64_t processes;       /* tasks in the sandbox; 0 = none */
@@ -55,6 +61,11 @@ struct policy {
 	struct strv allow_unix_sockets;
 	bool allow_all_unix_sockets;
 	bool allow_local_binding;
+	struct policy_host *hosts;    /* network.hosts (airlock) */
+	size_t n_hosts;
+	struct strv allow_addresses;  /* network.allowAddresses (airlock) */
+	char *parent_proxy;           /* network.parentProxy.https or .http */
+	char *audit_file;             /* audit.file (airlock) */
 
 	/* environment */
 	struct strv env_pass; /* names passed through even if they look secret */
@@ -104,6 +115,20 @@ void policy_errors_free(struct policy_errors *errs);
 
 /* Writes the effective policy as indented JSON on f. */
 void policy_print(const struct policy *p, FILE *f);
+
+/*
+ * The network part of the policy as the text of a settings file (the
+ * `network` section only), for a shared gateway. Caller frees.
+ */
+char *policy_network_settings(const struct policy *p);
+
+/*
+ * Loads a policy from settings text alone (name is used in messages),
+ * touching no file and no environment: for settings that arrive over a
+ * socket. Returns 0 or -EINVAL with *errs filled, like policy_load.
+ */
+int policy_load_text(struct policy *p, const char *name, const char *text,
+		     size_t len, struct policy_errors *errs);
 
 /* Names of the built-in profiles, NULL-terminated. */
 const char *const *policy_profile_names(void);

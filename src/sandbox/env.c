@@ -94,3 +94,55 @@ void env_build(struct strv *out, char *const *envp, const struct policy *p)
 	if (!env_has(out, "PATH"))
 		env_put(out, "PATH", "/usr/local/bin:/usr/bin:/bin");
 }
+
+/* Appends opts to a variable that holds a list of options. */
+static void env_append(struct strv *out, const char *name, const char *opts)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < out->len; i++) {
+		char *old = out->items[i];
+
+		if (strncmp(old, name, len) == 0 && old[len] == '=') {
+			out->items[i] = xasprintf("%s %s", old, opts);
+			free(old);
+			return;
+		}
+	}
+	env_put(out, name, opts);
+}
+
+void env_add_proxy(struct strv *env, const struct net_config *nc,
+		   const char *no_proxy)
+{
+	_cleanup_free_ char *http = xasprintf("http://127.0.0.1:%u",
+					      nc->http_port);
+	_cleanup_free_ char *socks = xasprintf("socks5h://127.0.0.1:%u",
+					       nc->socks_port);
+	_cleanup_free_ char *port = xasprintf("%u", nc->http_port);
+	_cleanup_free_ char *rsync = xasprintf("127.0.0.1:%u", nc->http_port);
+	_cleanup_free_ char *java = xasprintf(
+		"-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=%u "
+		"-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=%u", nc->http_port,
+		nc->http_port);
+	static const char *const http_names[] = {
+		"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+		"npm_config_proxy", "npm_config_https_proxy", "PIP_PROXY",
+		"grpc_proxy", "CARGO_HTTP_PROXY", "YARN_HTTP_PROXY",
+		"YARN_HTTPS_PROXY", NULL,
+	};
+
+	for (size_t i = 0; http_names[i]; i++)
+		env_put(env, http_names[i], http);
+	env_put(env, "all_proxy", socks);
+	env_put(env, "ALL_PROXY", socks);
+	env_put(env, "no_proxy", no_proxy);
+	env_put(env, "NO_PROXY", no_proxy);
+	env_put(env, "npm_config_noproxy", no_proxy);
+	env_put(env, "RSYNC_PROXY", rsync);
+	env_put(env, "CLOUDSDK_PROXY_TYPE", "http");
+	env_put(env, "CLOUDSDK_PROXY_ADDRESS", "127.0.0.1");
+	env_put(env, "CLOUDSDK_PROXY_PORT", port);
+	env_put(env, "NODE_USE_ENV_PROXY", "1");
+	env_append(env, "JAVA_TOOL_OPTIONS", java);
+}

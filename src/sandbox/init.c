@@ -95,7 +95,9 @@ static int loopback_up(void)
 
 static int setup_inside(const struct init_args *a)
 {
+	uint16_t ports[NET_CAPTURE_PORTS_MAX + NET_ROUTES_MAX + 3];
 	int r = become_inside_ids(a->ids);
+	size_t n;
 
 	if (r < 0) {
 		log_error_errno(-r, "cannot take the sandbox's uid and gid");
@@ -117,6 +119,12 @@ static int setup_inside(const struct init_args *a)
 		log_error_errno(-r, "cannot bring up loopback");
 		return r;
 	}
+	if (a->cfg->net.gateway_fd >= 0) {
+		r = net_setup_inside(&a->cfg->net);
+		close(a->cfg->net.gateway_fd);
+		if (r < 0)
+			return r;
+	}
 	if (mkdir("/run/airlock", 0755) < 0 ||
 	    mkdir("/run/airlock/git-template", 0555) < 0)
 		log_debug_errno(errno, "cannot make the git template folder");
@@ -126,7 +134,9 @@ static int setup_inside(const struct init_args *a)
 		return r;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
-	r = landlock_apply(a->plan, a->cfg->policy->allow_local_binding);
+	n = net_connect_ports(&a->cfg->net, ports, ARRAY_SIZE(ports));
+	r = landlock_apply(a->plan, a->cfg->policy->allow_local_binding, ports,
+			   n);
 	return r < 0 ? r : 0;
 }
 

@@ -4,8 +4,8 @@
  * Runs in the sandbox's init after pivot_root, before CMD is started, so
  * that init (which creates names on CMD's behalf) and CMD share one
  * domain. Reads are allowed everywhere the root shows, writes only beneath
- * the writable roots, the tmpfs mounts and /dev; TCP bind and connect are
- * refused; with ABI 6, signals and abstract Unix sockets stay inside.
+ * the writable roots, the tmpfs mounts and /dev; TCP bind is refused and
+ * TCP connect is allowed only to the gateway's ports; with ABI 6, signals and abstract Unix sockets stay inside.
  *
  * Debian 12's headers predate ABI 4, so the newer constants are defined
  * here when missing; the kernel is asked which ABI it has and the rights it
@@ -37,8 +37,15 @@
 #endif
 #define LL_NET_BIND_TCP (1ULL << 0)
 #define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_RULE_NET_PORT 2
 #define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0)
 #define LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* Debian 12's headers lack the network rule (ABI 4). */
+struct landlock_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+} __attribute__((packed));
 
 /* The ruleset attribute as of ABI 6; older kernels take a prefix. */
 struct ll_ruleset_attr {
@@ -108,7 +115,23 @@ static int add_rules(int ruleset, const struct mount_plan *plan,
 	return r;
 }
 
-int landlock_apply(const struct mount_plan *plan, bool local_network)
+static int add_ports(int ruleset, const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct landlock_net_port_attr rule = {
+			.allowed_access = LL_NET_CONNECT_TCP,
+			.port = ports[i],
+		};
+
+		if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_NET_PORT,
+			    &rule, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int landlock_apply(const struct mount_plan *plan, bool local_network,
+		   const uint16_t *ports, size_t n)
 {
 	struct ll_ruleset_attr attr = { 0 };
 	_cleanup_close_ int ruleset = -1;
@@ -140,6 +163,8 @@ int landlock_apply(const struct mount_plan *plan, bool local_network)
 		return -errno;
 	}
 	r = add_rules(ruleset, plan, attr.handled_access_fs);
+	if (r == 0 && attr.handled_access_net)
+		r = add_ports(ruleset, ports, n);
 	if (r < 0) {
 		log_error_errno(-r, "landlock: cannot add a rule");
 		return r;
@@ -149,8 +174,12 @@ int landlock_apply(const struct mount_plan *plan, bool local_network)
 		log_error_errno(errno, "landlock: cannot restrict the sandbox");
 		return -errno;
 	}
-	log_info("landlock: ABI %d applied (files%s%s)", abi,
-		 attr.handled_access_net ? ", tcp bind and connect" : "",
-		 attr.scoped ? ", signal and abstract socket scope" : "");
+	if (attr.handled_access_net)
+		log_info("landlock: ABI %d applied (files, tcp: no bind, connect "
+			 "only to %zu gateway port%s%s)", abi, n, n == 1 ? "" : "s",
+			 attr.scoped ? "; signal and abstract socket scope" : "");
+	else
+		log_info("landlock: ABI %d applied (files%s)", abi,
+			 attr.scoped ? ", signal and abstract socket scope" : "");
 	return abi;
 }

@@ -77,6 +77,7 @@ static const char *const mount_kind_names[] = {
 	[MOUNT_DEV] = "dev",
 	[MOUNT_SYS] = "sysfs",
 	[MOUNT_SYMLINK] = "symlink",
+	[MOUNT_FILE] = "file",
 };
 
 static int tree_open(const char *path, bool rw);
@@ -390,6 +391,46 @@ int mount_plan_build(struct mount_plan *plan, const struct policy *p,
 	return 0;
 }
 
+/* Where a generated file for path must go, following one symlink. */
+static char *file_target(const char *path)
+{
+	char link[PATH_MAX], real[PATH_MAX];
+	_cleanup_free_ char *dir = NULL;
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return xstrdup(path);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return xstrdup(path);
+	link[n] = '\0';
+	dir = path_dirname(path);
+	{
+		_cleanup_free_ char *abs = path_absolute(link, dir, NULL);
+
+		if (abs && (path_is_within(abs, "/run") ||
+			    path_is_within(abs, "/tmp")))
+			return steal_ptr(&abs);
+	}
+	if (realpath(path, real))
+		return xstrdup(real);
+	return NULL;
+}
+
+void mount_plan_add_file(struct mount_plan *plan, const char *path,
+			 const char *text)
+{
+	_cleanup_free_ char *target = file_target(path);
+
+	if (!target) {
+		log_warn("%s is a dangling symlink; not replaced in the sandbox",
+			 path);
+		return;
+	}
+	plan_add(plan, MOUNT_FILE, target, text, false);
+}
+
 int mount_plan_open_trees(struct mount_plan *plan)
 {
 	for (size_t i = 0; i < plan->len; i++) {
@@ -429,6 +470,8 @@ void mount_plan_print(const struct mount_plan *plan, FILE *f)
 		fprintf(f, "  %-8s %s", mount_kind_names[e->kind], e->path);
 		if (e->kind == MOUNT_SYMLINK)
 			fprintf(f, " -> %s", e->source);
+		else if (e->kind == MOUNT_FILE)
+			fprintf(f, " (generated, %zu bytes)", strlen(e->source));
 		else if (e->source && !streq(e->source, e->path))
 			fprintf(f, " <- %s", e->source);
 		if (e->kind == MOUNT_MASK)
@@ -714,6 +757,40 @@ static int apply_tmpfs(const struct mount_plan *plan,
 			   target);
 }
 
+/*
+ * Writes the text into a file on the new root's tmpfs, binds it read-only
+ * over target, then unlinks the file: the bind keeps it alive, and the
+ * root shows no trace of it.
+ */
+static int apply_file(int rfd, const struct mount_entry *e, int target,
+		      size_t index)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	};
+	char name[32];
+	_cleanup_close_ int fd = -1, tree = -1;
+	int r;
+
+	snprintf(name, sizeof(name), ".airlock-file-%zu", index);
+	fd = openat(rfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, e->source, strlen(e->source));
+	if (r < 0)
+		return r;
+	tree = open_tree(rfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -errno;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return -errno;
+	r = attach(tree, target);
+	if (unlinkat(rfd, name, 0) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
 static int apply_entry(const struct mount_plan *plan,
 		       const struct mount_entry *e, int rfd, int tree)
 {
@@ -744,6 +821,8 @@ static int apply_entry(const struct mount_plan *plan,
 		return mount_fresh("sysfs", NULL, MOUNT_ATTR_RDONLY |
 				   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				   MOUNT_ATTR_NOEXEC, target);
+	case MOUNT_FILE:
+		return apply_file(rfd, e, target, (size_t)(e - plan->items));
 	case MOUNT_SYMLINK:
 		break;
 	}

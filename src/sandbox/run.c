@@ -28,6 +28,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/gateway.h"
 
 #define SANDBOX_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 			    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
@@ -38,7 +39,7 @@ static const int supervisor_signals[] = {
 };
 
 struct supervisor {
-	const struct sandbox_config *cfg;
+	struct sandbox_config *cfg;
 	struct sandbox_ids ids;
 	struct mount_plan plan;
 	struct limits_state limits;
@@ -46,6 +47,8 @@ struct supervisor {
 	int sigfd;
 	int sync_wr; /* open while we live: init watches it */
 	pid_t init;
+	pid_t gateway; /* -1: none, or a shared one */
+	int gateway_keep; /* a shared gateway's channel: our run while open */
 	sigset_t old_mask;
 };
 
@@ -159,6 +162,12 @@ static bool on_signal(struct supervisor *s, int signo, int *status)
 	pid_t r;
 
 	if (signo == SIGCHLD) {
+		if (s->gateway > 0 && waitpid(s->gateway, &st, WNOHANG) ==
+		    s->gateway) {
+			log_error("the gateway exited; the sandbox has no way "
+				  "out any more");
+			s->gateway = -1;
+		}
 		r = waitpid(s->init, &st, WNOHANG);
 		if (r != s->init)
 			return false;
@@ -245,6 +254,25 @@ static bool wait_ready(struct supervisor *s, int ready_rd, int *status)
 	return false;
 }
 
+static void print_dry_run_net(const struct supervisor *s)
+{
+	const struct net_config *nc = &s->cfg->net;
+
+	if (s->cfg->no_network) {
+		printf("network: loopback only (no gateway)\n");
+		return;
+	}
+	printf("network: every address routed to loopback; the gateway%s "
+	       "serves\n  http proxy 127.0.0.1:%u, socks5 127.0.0.1:%u, dns "
+	       "port %u\n  capture ports:", s->cfg->gateway_socket ?
+	       " (shared)" : "", nc->http_port, nc->socks_port, NET_DNS_PORT);
+	for (size_t i = 0; i < nc->n_capture; i++)
+		printf(" %u", nc->capture[i]);
+	printf("%s\n", nc->n_capture ? "" : " none");
+	printf("  audit log: %s\n", s->cfg->audit_path ? s->cfg->audit_path :
+	       "none");
+}
+
 static void print_dry_run(struct supervisor *s)
 {
 	const struct policy *p = s->cfg->policy;
@@ -255,8 +283,8 @@ static void print_dry_run(struct supervisor *s)
 	printf("\nuser: uid %u gid %u inside%s\n", s->ids.inside_uid,
 	       s->ids.inside_gid, s->ids.as_root ?
 	       " (host id 65534; writable trees idmapped)" : "");
-	printf("namespaces: user mount pid net ipc uts cgroup; network: "
-	       "loopback only\n");
+	printf("namespaces: user mount pid net ipc uts cgroup\n");
+	print_dry_run_net(s);
 	mount_plan_print(&s->plan, stdout);
 	seccomp_describe(p, stdout);
 	printf("landlock: read /, write the writable roots, /tmp, /run, /dev; "
@@ -271,15 +299,82 @@ static void print_dry_run(struct supervisor *s)
 	}
 }
 
-int sandbox_run(const struct sandbox_config *cfg)
+/* Plans the way out: ports, environment, the stub's resolv.conf. */
+static void net_plan(struct supervisor *s)
+{
+	static const uint16_t proxy_ports[] = {
+		NET_HTTP_PROXY_PORT, NET_SOCKS_PORT, NET_DNS_PORT,
+	};
+	struct net_config *nc = &s->cfg->net;
+	_cleanup_free_ char *no_proxy = NULL;
+
+	*nc = (struct net_config){
+		.gateway_fd = -1,
+		.http_port = NET_HTTP_PROXY_PORT,
+		.socks_port = NET_SOCKS_PORT,
+	};
+	if (s->cfg->no_network)
+		return;
+	nc->n_capture = gateway_capture_ports(s->cfg->policy, nc->capture,
+					      NET_CAPTURE_PORTS_MAX, proxy_ports,
+					      ARRAY_SIZE(proxy_ports));
+	no_proxy = gateway_no_proxy(s->cfg->policy);
+	env_add_proxy(&s->cfg->env, nc, no_proxy);
+	mount_plan_add_file(&s->plan, "/etc/resolv.conf",
+			    "# written by airlock: the gateway's DNS stub\n"
+			    "nameserver 127.0.0.1\n");
+}
+
+/* Starts this run's gateway, or attaches to a shared one. */
+static int net_start(struct supervisor *s)
+{
+	struct gateway_run_opts o = {
+		.policy = s->cfg->policy,
+		.audit_path = s->cfg->audit_path,
+		.run_id = s->cfg->run_id,
+	};
+	int r;
+
+	if (s->cfg->no_network)
+		return 0;
+	if (s->cfg->gateway_socket) {
+		r = gateway_attach(s->cfg->gateway_socket, &o,
+				   &s->cfg->net.gateway_fd);
+		s->gateway_keep = r == 0 ? dup(s->cfg->net.gateway_fd) : -1;
+		return r;
+	}
+	return gateway_spawn(&o, &s->cfg->net.gateway_fd, &s->gateway);
+}
+
+static void net_stop(struct supervisor *s)
+{
+	if (s->cfg->net.gateway_fd >= 0) {
+		close(s->cfg->net.gateway_fd);
+		s->cfg->net.gateway_fd = -1;
+	}
+	if (s->gateway_keep >= 0) {
+		close(s->gateway_keep);
+		s->gateway_keep = -1;
+	}
+	if (s->gateway > 0) {
+		kill(s->gateway, SIGTERM);
+		while (waitpid(s->gateway, NULL, 0) < 0 && errno == EINTR)
+			;
+		s->gateway = -1;
+	}
+}
+
+int sandbox_run(struct sandbox_config *cfg)
 {
 	struct supervisor s = {
 		.cfg = cfg, .sigfd = -1, .sync_wr = -1, .init = -1,
+		.gateway = -1, .gateway_keep = -1,
 	};
 	int ready_rd = -1, status;
 
 	sandbox_ids_init(&s.ids);
 	mount_plan_build(&s.plan, cfg->policy, &s.ids);
+	net_plan(&s);
 	if (cfg->dry_run) {
 		print_dry_run(&s);
 		mount_plan_free(&s.plan);
@@ -296,9 +391,15 @@ int sandbox_run(const struct sandbox_config *cfg)
 		log_error_errno(errno, "cannot set up signal handling");
 		goto out;
 	}
+	if (net_start(&s) < 0)
+		goto out;
 	status = start_init(&s, &ready_rd);
 	if (status != 0)
 		goto out;
+	if (cfg->net.gateway_fd >= 0) {
+		close(cfg->net.gateway_fd); /* init holds the sandbox's copy */
+		cfg->net.gateway_fd = -1;
+	}
 	if (s.pty.slave >= 0) {
 		close(s.pty.slave);
 		s.pty.slave = -1;
@@ -312,6 +413,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	if (wait_ready(&s, ready_rd, &status))
 		status = supervise(&s);
 out:
+	net_stop(&s);
 	pty_restore(&s.pty);
 	if (s.sync_wr >= 0)
 		close(s.sync_wr);

@@ -9,6 +9,7 @@
 #define AIRLOCK_SANDBOX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -36,6 +37,7 @@ enum mount_kind {
 	MOUNT_DEV,      /* minimal /dev */
 	MOUNT_SYS,      /* fresh sysfs, read-only */
 	MOUNT_SYMLINK,  /* a symlink recreated on the root tmpfs */
+	MOUNT_FILE,     /* a generated read-only file (source: its text) */
 };
 
 struct mount_entry {
@@ -69,12 +71,35 @@ struct sandbox_ids {
 	gid_t inside_gid;
 };
 
+/* Ports inside the sandbox where the gateway listens (net.c). */
+#define NET_HTTP_PROXY_PORT 3128
+#define NET_SOCKS_PORT 1080
+#define NET_DNS_PORT 53
+#define NET_CAPTURE_PORTS_MAX 32
+#define NET_ROUTES_MAX 16
+
+/* The sandbox's way out, as init sets it up. */
+struct net_config {
+	int gateway_fd;   /* channel to the gateway; -1: loopback only */
+	uint16_t http_port;
+	uint16_t socks_port;
+	uint16_t capture[NET_CAPTURE_PORTS_MAX]; /* transparent ports */
+	size_t n_capture;
+	uint16_t routes[NET_ROUTES_MAX];         /* base-URL route ports */
+	size_t n_routes;
+};
+
 /* Everything `airlock run` needs, prepared by the CLI. */
 struct sandbox_config {
 	const struct policy *policy;
 	char *const *argv;     /* CMD and its arguments */
 	struct strv env;       /* CMD's whole environment, NAME=VALUE */
 	bool dry_run;
+	bool no_network;       /* no gateway: loopback only */
+	const char *gateway_socket; /* a shared `airlock gateway`, or NULL */
+	const char *audit_path;     /* the audit log, or NULL for none */
+	const char *run_id;         /* recorded in the audit log */
+	struct net_config net; /* filled by sandbox_run */
 };
 
 /*
@@ -82,7 +107,7 @@ struct sandbox_config {
  * for airlock itself: CMD's code, 128+signal, or one of AIRLOCK_EXIT_*.
  * Every failure is reported on stderr before returning.
  */
-int sandbox_run(const struct sandbox_config *cfg);
+int sandbox_run(struct sandbox_config *cfg);
 
 /* ids.c-like helpers living in userns.c */
 void sandbox_ids_init(struct sandbox_ids *ids);
@@ -107,6 +132,14 @@ int mount_plan_build(struct mount_plan *plan, const struct policy *p,
  * sandbox, which runs as an unprivileged id, never needs to reach them.
  */
 int mount_plan_open_trees(struct mount_plan *plan);
+/*
+ * Adds a generated file with text bound read-only over path (for
+ * /etc/resolv.conf and the CA bundle). When path is a symlink, the file
+ * goes where the link points: on the sandbox's fresh /run or /tmp, or the
+ * existing target.
+ */
+void mount_plan_add_file(struct mount_plan *plan, const char *path,
+			 const char *text);
 void mount_plan_print(const struct mount_plan *plan, FILE *f);
 void mount_plan_free(struct mount_plan *plan);
 /*
@@ -154,11 +187,33 @@ void limits_cleanup(struct limits_state *st);
 /* landlock.c */
 /*
  * Restricts the calling process with Landlock: read everywhere the plan
- * allows, write only to the writable roots, /tmp and /dev; no TCP bind
- * and no TCP connect. Returns the ABI used (0 when the kernel has no
- * Landlock, after a note at -v), or -errno.
+ * allows, write only to the writable roots, /tmp and /dev; no TCP bind,
+ * and TCP connect only to the n ports given (the gateway's listeners).
+ * With local_network, TCP is not restricted. Returns the ABI used (0 when
+ * the kernel has no Landlock, after a note at -v), or -errno.
  */
-int landlock_apply(const struct mount_plan *plan, bool local_network);
+int landlock_apply(const struct mount_plan *plan, bool local_network,
+		   const uint16_t *ports, size_t n);
+
+/* net.c */
+/*
+ * In init, with the capabilities of the sandbox's user namespace: routes
+ * every address to loopback, creates the gateway's listeners and hands
+ * them over on nc->gateway_fd. Returns 0 or -errno after logging.
+ */
+int net_setup_inside(const struct net_config *nc);
+/* The TCP ports CMD may connect to (for Landlock); returns the count. */
+size_t net_connect_ports(const struct net_config *nc, uint16_t *ports,
+			 size_t max);
+/*
+ * Adds the variables that point clients at the gateway (HTTP_PROXY and
+ * friends, and the ones tools read on their own) to env. no_proxy is the
+ * NO_PROXY list; the caller leaves out of it every loopback name the
+ * policy allows, so that such a target still goes through the proxy
+ * rather than into the sandbox's own empty loopback.
+ */
+void env_add_proxy(struct strv *env, const struct net_config *nc,
+		   const char *no_proxy);
 
 /* seccomp.c */
 /* Installs the deny-list filter. 0 or -errno. */

@@ -292,6 +292,8 @@ static const struct pattern_case pattern_cases[] = {
 	P_OK("[::1]:443", true, EXACT, "::1", 443),
 	P_OK("[::ffff:127.0.0.1]:80", false, EXACT, "127.0.0.1", 80),
 	P_OK("*", true, HOST_PATTERN_ANY, "", 0),
+	/* srt's "every host on this port", deny lists only */
+	P_OK("*:25", true, HOST_PATTERN_ANY, "", 25),
 
 	P_NO("*", false, "every host"),
 	P_NO("", false, "names no host"),
@@ -303,7 +305,10 @@ static const struct pattern_case pattern_cases[] = {
 	P_NO("a.*.com", false, "only start"),
 	P_NO("*example.com", false, "only start"),
 	P_NO("**", true, "only start"),
-	P_NO("*:80", true, "only start"),
+	P_NO("*:80", false, "every host"),
+	P_NO("*:0", true, "port"),
+	P_NO("*:x", true, "port"),
+	P_NO("*:", true, "port"),
 	P_NO("*.127.0.0.1", false, "not an address"),
 	P_NO("*.[::1]", false, "in brackets"),
 	P_NO("example.com:", false, "port"),
