@@ -13,6 +13,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -190,5 +193,22 @@ int parse_size(const char *s, unsigned long long *out)
 	if (v > ULLONG_MAX / mult)
 		return -ERANGE;
 	*out = v * mult;
+	return 0;
+}
+
+int run_id_make(char out[RUN_ID_MAX_BYTES])
+{
+	uint32_t nonce;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		return -errno;
+	if (!gmtime_r(&now, &tm))
+		return -EOVERFLOW;
+	if (!strftime(out, RUN_ID_MAX_BYTES, "%Y%m%dT%H%M%SZ-", &tm))
+		return -EOVERFLOW;
+	snprintf(out + strlen(out), RUN_ID_MAX_BYTES - strlen(out), "%08x",
+		 (unsigned int)nonce);
 	return 0;
 }

@@ -105,4 +105,14 @@ int parse_u64(const char *s, unsigned long long *out);
  */
 int parse_size(const char *s, unsigned long long *out);
 
+/* Room for a run id and its terminating NUL. */
+#define RUN_ID_MAX_BYTES 32
+
+/*
+ * Writes a new run id to out: the UTC time to the second and 32 random
+ * bits, "20261204T070401Z-3f9a2c1b", so ids sort by start time and two
+ * runs in the same second still differ. Returns 0 or -errno.
+ */
+int run_id_make(char out[RUN_ID_MAX_BYTES]);
+
 #endif

@@ -17,10 +17,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
 #include "common/util.h"
+
+/* Enough of a refused connection's first bytes to tell an HTTP method. */
+#define CAPTURE_PEEK_BYTES 16
 
 static bool host_from_addr(const struct sockaddr_storage *ss, struct host *h)
 {
@@ -59,4 +63,38 @@ bool gw_capture_target(struct gw_conn *c)
 void gw_capture_connected(struct gw_conn *c)
 {
 	gw_tunnel_start(c, true);
+}
+
+void gw_capture_refuse(struct gw_conn *c, enum gw_refusal why,
+		       const char *reason)
+{
+	c->deferred_why = why;
+	snprintf(c->deferred_reason, sizeof(c->deferred_reason), "%s", reason);
+	c->state = GW_ST_CAPTURE_DENIED;
+	loop_watch_set(&c->gw->loop, &c->client.w, EPOLLIN);
+	gw_conn_arm(c, &c->gw->t_head);
+}
+
+void gw_capture_on_denied(struct gw_conn *c, uint32_t events)
+{
+	char first[CAPTURE_PEEK_BYTES];
+	ssize_t n;
+	bool more;
+
+	if (events & EPOLLERR) {
+		gw_conn_close(c);
+		return;
+	}
+	n = recv(c->client.w.fd, first, sizeof(first), MSG_PEEK);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n > 0 && !gw_tunnel_looks_like_http(first, (size_t)n, &more) &&
+	    more && n < (ssize_t)sizeof(first))
+		return; /* a method's first letters: wait for the rest */
+	if (n > 0 && gw_tunnel_looks_like_http(first, (size_t)n, &more)) {
+		c->http.fixed_target = true;
+		gw_http_refuse(c, c->deferred_why, c->deferred_reason);
+		return;
+	}
+	gw_conn_close(c);
 }

@@ -163,6 +163,7 @@ static void on_timeout(struct loop_timer *t)
 	case GW_ST_SOCKS_REQUEST:
 	case GW_ST_DNS:
 	case GW_ST_SNIFF:
+	case GW_ST_CAPTURE_DENIED:
 		log_debug("gateway: %s: no complete request in time",
 			  c->client_text);
 		gw_conn_close(c);
@@ -286,6 +287,9 @@ static void on_client(struct loop_watch *w, uint32_t events)
 		return;
 	case GW_ST_SNIFF:
 		sniff(c, events);
+		return;
+	case GW_ST_CAPTURE_DENIED:
+		gw_capture_on_denied(c, events);
 		return;
 	case GW_ST_RESOLVING:
 	case GW_ST_CONNECTING:
@@ -566,6 +570,11 @@ void gw_conn_refuse(struct gw_conn *c, enum gw_refusal why,
 	case GW_CONN_CAPTURE:
 		if (c->http.fixed_target) {
 			gw_http_refuse(c, why, reason);
+			return;
+		}
+		if (c->state != GW_ST_TUNNEL && !buf_len(&c->in)) {
+			side_close(c->gw, &c->up);
+			gw_capture_refuse(c, why, reason);
 			return;
 		}
 		break;

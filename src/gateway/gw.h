@@ -228,6 +228,7 @@ enum gw_state {
 	GW_ST_DNS,
 	GW_ST_SNIFF,         /* --listen: SOCKS5 or HTTP, by the first byte */
 	GW_ST_LINGER,        /* flushing a refusal, then closing */
+	GW_ST_CAPTURE_DENIED, /* refused before a byte: waiting to see HTTP */
 	GW_ST_DEAD,
 };
 
@@ -326,6 +327,10 @@ struct gw_conn {
 	int status;
 	bool logged_open;
 
+	/* a captured connection refused before it said anything */
+	enum gw_refusal deferred_why;
+	char deferred_reason[128];
+
 	bool need_auth;       /* --listen with tokens: not yet authenticated */
 	char who[64];         /* the token's name once authenticated */
 
@@ -402,6 +407,14 @@ void gw_socks_refuse(struct gw_conn *c, enum gw_refusal why);
 void gw_dns_tcp_on_client(struct gw_conn *c, uint32_t events);
 /* Sets the target of a captured connection from its local address. */
 bool gw_capture_target(struct gw_conn *c);
+/*
+ * Refuses a captured connection that has sent nothing yet: its first
+ * bytes are awaited (within the head timeout), and a plain HTTP request
+ * gets the refusal as a response; anything else is closed.
+ */
+void gw_capture_refuse(struct gw_conn *c, enum gw_refusal why,
+		       const char *reason);
+void gw_capture_on_denied(struct gw_conn *c, uint32_t events);
 
 /* ---- tunnels (tunnel.c) ---- */
 
@@ -412,6 +425,11 @@ void gw_tunnel_start(struct gw_conn *c, bool inspect);
 void gw_tunnel_on_event(struct gw_conn *c, bool client_side, uint32_t ev);
 /* Returns the pipes of a closing connection to the pool. */
 void gw_tunnel_release(struct gw_conn *c);
+/*
+ * True when p starts like an HTTP request line (an upper-case method and
+ * a space); *more is set when len bytes are too few to tell.
+ */
+bool gw_tunnel_looks_like_http(const char *p, size_t len, bool *more);
 
 /* ---- the DNS stub (dns-stub.c) ---- */
 

@@ -208,7 +208,7 @@ static void tunnel_interest(struct gw_conn *c)
 	loop_watch_set(&c->gw->loop, &c->up.w, ue);
 }
 
-static bool method_like(const char *p, size_t len, bool *more)
+bool gw_tunnel_looks_like_http(const char *p, size_t len, bool *more)
 {
 	size_t i = 0;
 
@@ -264,7 +264,7 @@ static enum inspect_result inspect(struct gw_conn *c, const char **why)
 		return INSPECT_MORE;
 	if ((unsigned char)p[0] == 0x16)
 		return inspect_tls(c, why);
-	if (method_like(p, len, &more))
+	if (gw_tunnel_looks_like_http(p, len, &more))
 		return INSPECT_HTTP;
 	return more ? INSPECT_MORE : INSPECT_PASS;
 }

@@ -49,6 +49,7 @@ struct supervisor {
 	pid_t init;
 	pid_t gateway; /* -1: none, or a shared one */
 	int gateway_keep; /* a shared gateway's channel: our run while open */
+	char run_id[RUN_ID_MAX_BYTES]; /* made here unless the CLI gave one */
 	sigset_t old_mask;
 };
 
@@ -337,6 +338,15 @@ static int net_start(struct supervisor *s)
 
 	if (s->cfg->no_network)
 		return 0;
+	if (!o.run_id) {
+		r = run_id_make(s->run_id);
+		if (r < 0) {
+			log_error_errno(-r, "cannot make a run id");
+			return r;
+		}
+		o.run_id = s->run_id;
+	}
+	log_info("run %s", o.run_id);
 	if (s->cfg->gateway_socket) {
 		r = gateway_attach(s->cfg->gateway_socket, &o,
 				   &s->cfg->net.gateway_fd);
