@@ -95,20 +95,21 @@ static int pins_build(struct gw_policy *gp, const struct policy *p)
 	return 0;
 }
 
-static int ranges_build(struct gw_policy *gp, const struct policy *p)
+/* Parses the address ranges of the list named key into *out. */
+static int ranges_build(struct host_addr_range **out, size_t *n,
+			const struct strv *list, const char *key)
 {
-	gp->addr_ok = xcalloc(p->allow_addresses.len ? p->allow_addresses.len : 1,
-			      sizeof(*gp->addr_ok));
-	for (size_t i = 0; i < p->allow_addresses.len; i++) {
+	*out = xcalloc(list->len ? list->len : 1, sizeof(**out));
+	*n = 0;
+	for (size_t i = 0; i < list->len; i++) {
 		const char *why;
 
-		if (host_addr_range_parse(p->allow_addresses.items[i],
-					  &gp->addr_ok[i], &why) < 0) {
-			log_error("network.allowAddresses: \"%s\": %s",
-				  p->allow_addresses.items[i], why);
+		if (host_addr_range_parse(list->items[i], &(*out)[i], &why) < 0) {
+			log_error("network.%s: \"%s\": %s", key, list->items[i],
+				  why);
 			return -EINVAL;
 		}
-		gp->n_addr_ok++;
+		(*n)++;
 	}
 	return 0;
 }
@@ -195,7 +196,11 @@ int gw_policy_build(struct gw_policy *gp, const struct policy *p)
 	if (r == 0)
 		r = pins_build(gp, p);
 	if (r == 0)
-		r = ranges_build(gp, p);
+		r = ranges_build(&gp->addr_ok, &gp->n_addr_ok,
+				 &p->allow_addresses, "allowAddresses");
+	if (r == 0)
+		r = ranges_build(&gp->addr_no, &gp->n_addr_no,
+				 &p->denied_resolved, "deniedResolvedAddresses");
 	if (r == 0)
 		r = parent_build(gp, p);
 	if (r == 0)
@@ -217,6 +222,7 @@ void gw_policy_free(struct gw_policy *gp)
 	rules_free(gp->allow, gp->n_allow);
 	rules_free(gp->deny, gp->n_deny);
 	free(gp->addr_ok);
+	free(gp->addr_no);
 	free(gp->pins);
 	free(gp->own);
 	free(gp->parent_text);
@@ -290,11 +296,11 @@ static bool same_ip(const struct sockaddr_storage *a,
 		      a->ss_family == AF_INET ? 4 : 16) == 0;
 }
 
-static bool addr_named(const struct gw_policy *gp,
-		       const struct sockaddr_storage *ss)
+static bool addr_in(const struct host_addr_range *ranges, size_t n,
+		    const struct sockaddr_storage *ss)
 {
-	for (size_t i = 0; i < gp->n_addr_ok; i++)
-		if (host_addr_range_contains(&gp->addr_ok[i], ss->ss_family,
+	for (size_t i = 0; i < n; i++)
+		if (host_addr_range_contains(&ranges[i], ss->ss_family,
 					     sockaddr_ip(ss)))
 			return true;
 	return false;
@@ -319,8 +325,15 @@ size_t gw_policy_vet(const struct gw_policy *gp, const struct gw_verdict *v,
 	for (size_t i = 0; i < n; i++) {
 		enum host_addr_class c = host_addr_classify(addrs[i].ss_family,
 							    sockaddr_ip(&addrs[i]));
-		bool named = v->addr_named || addr_named(gp, &addrs[i]);
+		bool named = v->addr_named ||
+			     addr_in(gp->addr_ok, gp->n_addr_ok, &addrs[i]);
 
+		/* the user's own deny list yields only to an allowed literal */
+		if (!v->addr_named &&
+		    addr_in(gp->addr_no, gp->n_addr_no, &addrs[i])) {
+			*why = "deny-listed";
+			continue;
+		}
 		if (!named && c != HOST_ADDR_PUBLIC) {
 			*why = host_addr_class_name(c);
 			continue;

@@ -60,6 +60,8 @@ struct gw_policy {
 	size_t n_allow, n_deny;
 	struct host_addr_range *addr_ok; /* network.allowAddresses */
 	size_t n_addr_ok;
+	struct host_addr_range *addr_no; /* deniedResolvedAddresses */
+	size_t n_addr_no;
 	struct gw_pin *pins;             /* network.hosts */
 	size_t n_pins;
 	struct sockaddr_storage *own;    /* the host's interface addresses */

@@ -332,7 +332,7 @@ static const struct key_spec network_keys[] = {
 	  FIELD(allow_local_binding) },
 	{ .name = "strictAllowlist", .type = KEY_BOOL },
 	{ .name = "deniedResolvedAddresses", .type = KEY_STRINGS,
-	  .entry = ENTRY_NONEMPTY },
+	  .entry = ENTRY_ADDRESS, FIELD(denied_resolved) },
 	{ .name = "allowMachLookup", .type = KEY_STRINGS },
 	{ .name = "httpProxyPort", .type = KEY_WHOLE, .min = 1, .max = 65535 },
 	{ .name = "socksProxyPort", .type = KEY_WHOLE, .min = 1, .max = 65535 },

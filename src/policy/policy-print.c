@@ -115,6 +115,8 @@ static json_t *network_new(const struct policy *p)
 			    json_boolean(p->allow_local_binding));
 	json_object_set_new(o, "hosts", hosts_new(p));
 	json_object_set_new(o, "allowAddresses", list_new(&p->allow_addresses));
+	json_object_set_new(o, "deniedResolvedAddresses",
+			    list_new(&p->denied_resolved));
 	if (p->parent_proxy)
 		json_object_set_new(o, "parentProxy",
 				    json_pack("{ss}", "https", p->parent_proxy));

@@ -725,6 +725,7 @@ void policy_free(struct policy *p)
 	}
 	free(p->hosts);
 	strv_clear(&p->allow_addresses);
+	strv_clear(&p->denied_resolved);
 	free(p->parent_proxy);
 	free(p->audit_file);
 	strv_clear(&p->env_pass);

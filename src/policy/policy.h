@@ -64,6 +64,7 @@ struct policy {
 	struct policy_host *hosts;    /* network.hosts (airlock) */
 	size_t n_hosts;
 	struct strv allow_addresses;  /* network.allowAddresses (airlock) */
+	struct strv denied_resolved;  /* network.deniedResolvedAddresses */
 	char *parent_proxy;           /* network.parentProxy.https or .http */
 	char *audit_file;             /* audit.file (airlock) */
 

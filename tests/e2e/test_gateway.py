@@ -256,6 +256,22 @@ def test_names_resolving_to_private_addresses_refused(sb, origin, address,
     assert what in deny["reason"]
 
 
+def test_denied_resolved_addresses(sb, origin):
+    """srt's deniedResolvedAddresses: an allowed name that resolves into a
+    listed range is refused, even where allowAddresses would admit it."""
+    settings = web_settings(origin.port, names=("web.test", "ok.test"),
+                            deniedResolvedAddresses=["127.0.0.2/32"])
+    settings["network"]["hosts"]["web.test"] = "127.0.0.2"
+    settings["network"]["allowAddresses"] = ["127.0.0.0/8"]
+    r = run_in(sb, settings,
+               curl(f"http://web.test:{origin.port}/hello") + "; " +
+               curl(f"http://ok.test:{origin.port}/hello"))
+    assert r.stdout.split() == ["403", "200"], r.stderr
+    deny = [x for x in audit_of(sb) if x["event"] == "deny"]
+    assert deny[0]["rule"] == "address-check"
+    assert deny[0]["reason"] == "resolves to deny-listed addresses only"
+
+
 def test_unreachable_allowed_host_is_502(sb):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -729,6 +729,28 @@ static void test_bad_entries(void **state)
 	policy_errors_free(&errs);
 }
 
+static void test_denied_resolved_addresses(void **state)
+{
+	struct policy_errors errs = { 0 };
+	struct policy p;
+
+	assert_int_equal(load_text(&p, &errs,
+				   "{\"network\": {\"deniedResolvedAddresses\": "
+				   "[\"10.0.0.0/8\", \"fc00::/7\", \"192.0.2.1\"]}}"),
+			 0);
+	assert_int_equal(p.denied_resolved.len, 3);
+	assert_string_equal(p.denied_resolved.items[1], "fc00::/7");
+	policy_free(&p);
+
+	assert_int_equal(load_text(&p, &errs,
+				   "{\"network\": {\"deniedResolvedAddresses\":\n"
+				   "  [\"10.0.0.0/8\", \"example.com\"]}}"),
+			 -EINVAL);
+	assert_error(&errs, "network.deniedResolvedAddresses[1]", 2, 18, "");
+	assert_int_equal(errs.len, 1);
+	policy_errors_free(&errs);
+}
+
 static void test_domain_patterns(void **state)
 {
 	static const char *const good[] = {
@@ -1093,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_relative_workspace),
 		cmocka_unit_test(test_home_from_environment),
 		cmocka_unit_test(test_bad_entries),
+		cmocka_unit_test(test_denied_resolved_addresses),
 		cmocka_unit_test(test_domain_patterns),
 		cmocka_unit_test(test_unmask_only_when_explicit),
 		cmocka_unit_test(test_limits_sizes),
