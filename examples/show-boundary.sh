@@ -23,3 +23,9 @@ try "create .bashrc in the workspace" touch .bashrc
 try "read ~/.ssh" sh -c "cat $HOME/.ssh/* | head -c 1 | grep -q ."
 try "mount a tmpfs" mount -t tmpfs none /tmp
 try "reach the network (1.1.1.1:80)" bash -c "exec 3<>/dev/tcp/1.1.1.1/80"
+try "look up example.com (the DNS stub)" \
+	sh -c 'getent hosts example.com || { echo ": no answer"; exit 1; }'
+if command -v curl >/dev/null; then
+	try "fetch http://example.com/ (the gateway)" \
+		curl -sS -f -m 10 -o /dev/null http://example.com/
+fi
