@@ -59,8 +59,8 @@ static void conn_release(struct loop_deferred *d)
 	free(c);
 }
 
-static void conn_record(const struct gw_conn *c, struct gw_record *r,
-			const char *event)
+void gw_conn_record(const struct gw_conn *c, struct gw_record *r,
+		    const char *event)
 {
 	*r = (struct gw_record){
 		.run = c->run->id,
@@ -80,7 +80,7 @@ void gw_conn_log_deny(struct gw_conn *c, const char *rule, const char *reason)
 {
 	struct gw_record r;
 
-	conn_record(c, &r, "deny");
+	gw_conn_record(c, &r, "deny");
 	r.decision = "deny";
 	r.rule = rule;
 	r.reason = reason;
@@ -93,7 +93,7 @@ void gw_conn_log_close(struct gw_conn *c, const char *error)
 {
 	struct gw_record r;
 
-	conn_record(c, &r, "close");
+	gw_conn_record(c, &r, "close");
 	r.error = error;
 	r.status = c->status;
 	r.bytes_up = c->bytes_up;
@@ -106,7 +106,7 @@ static void log_allow(struct gw_conn *c)
 {
 	struct gw_record r;
 
-	conn_record(c, &r, "allow");
+	gw_conn_record(c, &r, "allow");
 	r.decision = "allow";
 	r.rule = c->verdict.rule;
 	gw_audit_write(c->run->audit, &r);
@@ -337,18 +337,32 @@ static const struct gw_policy *parent_of(const struct gw_conn *c)
 	return run->pol.has_parent ? &run->pol : NULL;
 }
 
-/* Asks the parent proxy for a tunnel to the vetted address. */
+/*
+ * Asks the parent proxy for a tunnel to the target, by name: a parent
+ * filters by name, and the name is what the TLS server name and the Host
+ * header will say. The name's addresses were vetted here all the same, so
+ * a name that resolves to a private address is refused before any parent
+ * sees it. The request is sent on its own, at once (a freshly connected
+ * socket takes a few hundred bytes), and nothing queued for upstream
+ * follows it until the parent has said yes: a parent must never take the
+ * client's request for one addressed to itself.
+ */
 static void parent_request(struct gw_conn *c)
 {
-	char target[80], req[256];
+	char req[2 * HOST_TEXT_MAX + 64];
+	bool v6 = c->host.kind == HOST_IPV6;
 	int n;
 
-	gw_sockaddr_text(&c->addrs[c->addr_next - 1], target, sizeof(target));
-	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n",
-		     target, target);
-	buf_append(&c->up_out, req, (size_t)n, GW_XFER_MAX_BYTES);
+	n = snprintf(req, sizeof(req),
+		     "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+		     v6 ? "[" : "", c->host.text, v6 ? "]" : "", c->port,
+		     v6 ? "[" : "", c->host.text, v6 ? "]" : "", c->port);
+	if (send(c->up.w.fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		gw_conn_refuse(c, GW_REFUSE_UNREACHABLE, "parent proxy failed");
+		return;
+	}
 	c->state = GW_ST_PARENT;
-	loop_watch_set(&c->gw->loop, &c->up.w, EPOLLIN | EPOLLOUT);
+	loop_watch_set(&c->gw->loop, &c->up.w, EPOLLIN);
 }
 
 /* The parent proxy's answer: 2xx and the tunnel is ours. */
@@ -359,13 +373,6 @@ static void parent_step(struct gw_conn *c, uint32_t events)
 	ssize_t n;
 	int r;
 
-	n = buf_write_fd(&c->up_out, c->up.w.fd);
-	if (n < 0 && n != -EAGAIN) {
-		gw_conn_refuse(c, GW_REFUSE_UNREACHABLE, "parent proxy failed");
-		return;
-	}
-	if (!buf_len(&c->up_out))
-		loop_watch_set(&c->gw->loop, &c->up.w, EPOLLIN);
 	if (!(events & (EPOLLIN | EPOLLHUP)))
 		return;
 	n = buf_read_fd(&c->up_in, c->up.w.fd, GW_XFER_MAX_BYTES);

@@ -383,8 +383,9 @@ void gw_run_decide(const struct gw_run *run, const struct host *h,
 		return;
 	}
 	*v = ceiling;
-	v->reason = ceiling.reason ? ceiling.reason :
-				     "not allowed by the shared gateway";
+	/* a deny rule's own reason is for the agent; a miss says where */
+	if (streq(ceiling.rule, "default-deny"))
+		v->reason = "not allowed by the shared gateway";
 }
 
 bool gw_run_name_allowed(const struct gw_run *run, const struct host *h)

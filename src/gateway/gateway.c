@@ -119,6 +119,14 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 			loop_stop(&gw->loop);
 }
 
+/* The round's audit records go out together, one write per round. */
+static void on_round_end(struct loop *l)
+{
+	struct gw *gw = container_of(l, struct gw, loop);
+
+	gw_audit_flush(&gw->audit);
+}
+
 int gw_init(struct gw *gw)
 {
 	int r;
@@ -133,6 +141,7 @@ int gw_init(struct gw *gw)
 	loop_timer_list_init(&gw->loop, &gw->t_linger, GW_LINGER_TIMEOUT_MS);
 	gw->pipes = gw_pipes_new();
 	gw->audit.fd = -1;
+	gw->loop.round_end = on_round_end;
 	return gw_resolver_start(gw);
 }
 

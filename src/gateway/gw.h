@@ -375,6 +375,9 @@ void gw_conn_route(struct gw_conn *c);
 /* Refuses in the way the connection's protocol understands, and logs. */
 void gw_conn_refuse(struct gw_conn *c, enum gw_refusal why,
 		    const char *reason);
+/* Fills r with what c knows: run, client, target, address dialled. */
+void gw_conn_record(const struct gw_conn *c, struct gw_record *r,
+		    const char *event);
 /* Writes a deny record for c with the verdict or reason. */
 void gw_conn_log_deny(struct gw_conn *c, const char *rule,
 		      const char *reason);

@@ -508,26 +508,19 @@ static bool request_body(struct gw_conn *c)
 static void request_finish(struct gw_conn *c)
 {
 	struct gw_http *x = &c->http;
-	struct gw_record r = {
-		.run = c->run->id,
-		.event = "request",
-		.proto = c->kind == GW_CONN_HTTP && !x->fixed_target ? "http" :
-								      c->proto,
-		.client = c->client_text,
-		.host = c->host.text,
-		.port = c->port,
-		.sni = c->sni,
-		.method = x->method,
-		.path = x->path,
-		.decision = "allow",
-		.rule = c->verdict.rule,
-		.addr = c->addr_text,
-		.status = x->status,
-		.bytes_up = x->bytes_up,
-		.bytes_down = x->bytes_down,
-		.duration_ms = loop_now_ms() - x->start_ms,
-	};
+	struct gw_record r;
 
+	gw_conn_record(c, &r, "request");
+	if (c->kind == GW_CONN_HTTP && !x->fixed_target)
+		r.proto = "http";
+	r.method = x->method;
+	r.path = x->path;
+	r.decision = "allow";
+	r.rule = c->verdict.rule;
+	r.status = x->status;
+	r.bytes_up = x->bytes_up;
+	r.bytes_down = x->bytes_down;
+	r.duration_ms = loop_now_ms() - x->start_ms;
 	gw_audit_write(c->run->audit, &r);
 	c->bytes_up += x->bytes_up;
 	c->bytes_down += x->bytes_down;

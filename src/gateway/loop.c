@@ -221,6 +221,8 @@ int loop_run(struct loop *l)
 		}
 		timers_fire(l);
 		deferred_release(l);
+		if (l->round_end)
+			l->round_end(l);
 		timerfd_rearm(l);
 	}
 	deferred_release(l);

@@ -57,6 +57,7 @@ struct loop {
 	struct loop_timer_list *lists;
 	int64_t armed_ms; /* deadline the timerfd is set to, 0 when unset */
 	struct loop_deferred *deferred;
+	void (*round_end)(struct loop *l); /* after each round, or NULL */
 	bool stopping;
 };
 
@@ -96,8 +97,9 @@ void loop_defer(struct loop *l, struct loop_deferred *d,
 
 /*
  * Runs until loop_stop. Each round: wait, dispatch every event of the
- * batch, fire expired timers, release deferred objects, re-arm the
- * timerfd. Returns 0, or -errno when epoll itself fails.
+ * batch, fire expired timers, release deferred objects, call round_end
+ * (where the gateway writes the round's audit records in one go), re-arm
+ * the timerfd. Returns 0, or -errno when epoll itself fails.
  */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);

@@ -262,6 +262,16 @@ static void on_unix_listen(struct loop_watch *w, uint32_t events)
 	}
 }
 
+/* True when something accepts connections on the socket at sa. */
+static bool socket_answers(const struct sockaddr_un *sa)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+					0);
+
+	return fd >= 0 &&
+	       connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+}
+
 static int unix_listen_open(struct service *srv, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -279,6 +289,10 @@ static int unix_listen_open(struct service *srv, const char *path)
 		if (!S_ISSOCK(st.st_mode)) {
 			log_error("--socket: %s exists and is not a socket", path);
 			return -EEXIST;
+		}
+		if (socket_answers(&sa)) {
+			log_error("--socket: another gateway serves %s", path);
+			return -EADDRINUSE;
 		}
 		unlink(path);
 	}
