@@ -116,6 +116,35 @@ def test_large_download_through_proxy(sb, origin):
     assert r.stdout.strip() == str(n), r.stderr
 
 
+def test_proxy_variables_for_common_tools(sb, origin):
+    r = run_in(sb, web_settings(origin.port), "env")
+    env = dict(line.split("=", 1) for line in r.stdout.splitlines()
+               if "=" in line)
+    http = "http://127.0.0.1:3128"
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                 "npm_config_proxy", "npm_config_https_proxy", "PIP_PROXY",
+                 "grpc_proxy", "CARGO_HTTP_PROXY"):
+        assert env.get(name) == http, name
+    assert env["ALL_PROXY"] == "socks5h://127.0.0.1:1080"
+    assert env["CLOUDSDK_PROXY_PORT"] == "3128"
+    assert "-Dhttps.proxyPort=3128" in env["JAVA_TOOL_OPTIONS"]
+    assert env["NO_PROXY"].split(",") == ["localhost", "127.0.0.1", "::1"]
+
+
+def test_allowed_loopback_name_still_goes_through_the_proxy(sb, origin):
+    """An allow-listed localhost must not be left to NO_PROXY, which would
+    send it around the gateway into the sandbox's empty loopback."""
+    settings = {"network": {"allowedDomains": [f"localhost:{origin.port}"],
+                            "allowAddresses": ["127.0.0.1"],
+                            "hosts": {"localhost": "127.0.0.1"}}}
+    r = run_in(sb, settings, "echo $NO_PROXY; " +
+               curl(f"http://localhost:{origin.port}/hello"))
+    no_proxy, status = r.stdout.split()
+    assert "localhost" not in no_proxy.split(",")
+    assert status == "200", r.stderr
+    assert origin.requests[0]["path"] == "/hello"
+
+
 # ---- CONNECT ----
 
 def test_https_connect_allowed_and_denied(sb, origin, tls_origin, pki):
