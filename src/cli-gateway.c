@@ -72,6 +72,7 @@ int cli_gateway(int argc, char **argv)
 	struct gateway_request rq = { 0 };
 	struct policy_errors errs = { 0 };
 	struct policy p = { 0 };
+	_cleanup_free_ char *audit = NULL;
 	int c, r = 0;
 
 	optind = 1;
@@ -93,8 +94,9 @@ int cli_gateway(int argc, char **argv)
 		goto out;
 	}
 	rq.serve.policy = &p;
-	if (!rq.serve.audit_path)
-		rq.serve.audit_path = p.audit_file;
+	audit = cli_audit_file(rq.serve.audit_path ? rq.serve.audit_path :
+			       p.audit_file, p.home, true);
+	rq.serve.audit_path = audit;
 	r = gateway_serve(&rq.serve);
 	policy_free(&p);
 out:

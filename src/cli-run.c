@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "common/log.h"
+#include "common/path.h"
 #include "common/util.h"
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
@@ -197,6 +198,40 @@ static int load_policy(struct policy *p, const struct run_request *rq)
 	return 0;
 }
 
+/*
+ * A log that CMD can write is a log CMD can rewrite. The default log lives
+ * in airlock's own state folder, which is then made read-only inside (the
+ * gateway appends from outside); a file the user named inside a writable
+ * tree cannot be guarded that way without guarding its whole folder, so
+ * that only gets a warning. Paths are compared lexically.
+ */
+static void audit_guard(const char *audit, bool is_default, struct policy *p)
+{
+	_cleanup_free_ char *cwd = NULL, *full = NULL;
+
+	if (!audit)
+		return;
+	cwd = getcwd(NULL, 0);
+	full = path_absolute(audit, cwd, NULL);
+	if (!full)
+		return;
+	for (size_t i = 0; i < p->deny_write.len; i++)
+		if (path_is_within(full, p->deny_write.items[i]))
+			return;
+	for (size_t i = 0; i < p->allow_write.len; i++) {
+		if (!path_is_within(full, p->allow_write.items[i]))
+			continue;
+		if (is_default) {
+			strv_push_owned(&p->deny_write, path_dirname(full));
+			return;
+		}
+		log_warn("the audit log %s is inside %s, which the sandbox can "
+			 "write: CMD could alter its records", full,
+			 p->allow_write.items[i]);
+		return;
+	}
+}
+
 static int parse_request(struct run_request *rq, int argc, char **argv)
 {
 	int c;
@@ -224,6 +259,7 @@ int cli_run(int argc, char **argv)
 	struct policy p = { 0 };
 	struct sandbox_config cfg = { 0 };
 	char *sh_argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+	_cleanup_free_ char *audit = NULL;
 	int r;
 
 	r = parse_request(&rq, argc, argv);
@@ -241,7 +277,12 @@ int cli_run(int argc, char **argv)
 	cfg.argv = rq.command_string ? sh_argv : argv + optind;
 	cfg.dry_run = rq.dry_run;
 	cfg.gateway_socket = rq.gateway;
-	cfg.audit_path = rq.audit ? rq.audit : p.audit_file;
+	/* a shared gateway keeps its own log */
+	if (!rq.gateway)
+		audit = cli_audit_file(rq.audit ? rq.audit : p.audit_file,
+				       p.home, !rq.dry_run);
+	audit_guard(audit, !rq.audit && !p.audit_file, &p);
+	cfg.audit_path = audit;
 	env_build(&cfg.env, environ, &p);
 	r = sandbox_run(&cfg);
 	strv_clear(&cfg.env);

@@ -9,6 +9,19 @@
 int cli_run(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_gateway(int argc, char **argv);
+int cli_audit(int argc, char **argv);
+
+/*
+ * The audit log a run or the gateway service appends to, as a new string
+ * the caller frees, or NULL for none. given is --audit's value, else
+ * audit.file, else NULL; "none" turns the log off. Without one, it is the
+ * default file under the user's state folder ($XDG_STATE_HOME, else
+ * home/.local/state), and when prepare is true its folders are created
+ * (mode 0700) and checked first. If that fails, a warning says why and
+ * the result is NULL: the log is a record, not a boundary, so the run
+ * goes on without it. Not for use after fork.
+ */
+char *cli_audit_file(const char *given, const char *home, bool prepare);
 
 /* The text of `airlock --help`, kept in step with man/airlock.1. */
 void cli_print_usage(FILE *f);

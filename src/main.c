@@ -20,6 +20,7 @@ static const char usage_text[] =
 	"       airlock run [OPTIONS] -c 'COMMAND STRING'\n"
 	"       airlock check [--settings FILE]... [--profile NAME]\n"
 	"       airlock gateway [--socket PATH] [--listen HOST:PORT] [OPTIONS]\n"
+	"       airlock audit [--summary] [--denied] [--run ID] [FILE]\n"
 	"       airlock help | -h | --help | --version\n"
 	"\n"
 	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
@@ -46,7 +47,9 @@ static const char usage_text[] =
 	"  --gateway SOCKET    use a shared `airlock gateway` instead of starting\n"
 	"                      one for this run\n"
 	"  --audit FILE        append the gateway's audit records (JSON lines)\n"
-	"                      to FILE\n"
+	"                      to FILE instead of the default,\n"
+	"                      $XDG_STATE_HOME/airlock/audit.jsonl or\n"
+	"                      ~/.local/state/airlock/audit.jsonl; 'none': no log\n"
 	"  --dry-run           print the mount plan and filters; run nothing\n"
 	"  -v, --verbose       notes on stderr (twice: debug)\n"
 	"\n"
@@ -58,10 +61,17 @@ static const char usage_text[] =
 	"  --settings FILE, --no-user-settings, --audit FILE, -v: as for run;\n"
 	"                      the settings are the ceiling of every run\n"
 	"\n"
+	"audit options (FILE: by default, the log that run writes; '-': stdin):\n"
+	"  --summary           per host and port: connections, requests, denials,\n"
+	"                      bytes up and down, and a total\n"
+	"  --denied            only the denials\n"
+	"  --run ID            only the records of run ID\n"
+	"\n"
 	"Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for a\n"
 	"usage or settings error; 124 when --timeout expired; 125 when the\n"
 	"sandbox could not be set up; 126 when CMD cannot be executed; 127 when\n"
-	"CMD is not found.\n";
+	"CMD is not found. audit: 0; 1 when malformed lines were skipped; 2 for\n"
+	"a usage error or a log that cannot be read.\n";
 
 void cli_print_usage(FILE *f)
 {
@@ -94,6 +104,8 @@ int main(int argc, char **argv)
 		return cli_check(argc - 1, argv + 1);
 	if (streq(sub, "gateway"))
 		return cli_gateway(argc - 1, argv + 1);
+	if (streq(sub, "audit"))
+		return cli_audit(argc - 1, argv + 1);
 	if (streq(sub, "help") || streq(sub, "--help") || streq(sub, "-h")) {
 		cli_print_usage(stdout);
 		return 0;

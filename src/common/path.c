@@ -100,3 +100,17 @@ char *path_dirname(const char *path)
 		return xstrdup("/");
 	return xstrndup(path, (size_t)(slash - path));
 }
+
+char *path_state_file(const char *state_home, const char *home,
+		      const char *name)
+{
+	_cleanup_free_ char *rel = xasprintf("airlock/%s", name);
+	_cleanup_free_ char *base = NULL;
+
+	if (state_home && state_home[0] == '/')
+		return path_absolute(rel, state_home, NULL);
+	if (!home || home[0] != '/')
+		return NULL;
+	base = path_join(home, ".local/state");
+	return path_absolute(rel, base, NULL);
+}

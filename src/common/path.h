@@ -29,4 +29,15 @@ const char *path_basename(const char *path);
 /* Returns a new copy of the parent directory of an absolute normal path. */
 char *path_dirname(const char *path);
 
+/*
+ * Returns the new path of airlock's file name in the user's state folder:
+ * state_home/airlock/name when state_home ($XDG_STATE_HOME) is absolute,
+ * else home/.local/state/airlock/name when home is. A relative or empty
+ * state_home is ignored, as the XDG base directory rules ask. Returns NULL
+ * when neither is absolute. The caller frees the result; nothing is
+ * created.
+ */
+char *path_state_file(const char *state_home, const char *home,
+		      const char *name);
+
 #endif

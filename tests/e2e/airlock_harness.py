@@ -59,7 +59,9 @@ class Sandbox:
 
     def env(self, extra=None):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-               "HOME": str(self.home) if self.mode == "user" else "/root"}
+               "HOME": str(self.home) if self.mode == "user" else "/root",
+               # the default audit log goes here, not under /root
+               "XDG_STATE_HOME": str(self.base / "state")}
         env.update(extra or {})
         return env
 

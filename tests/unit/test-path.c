@@ -117,6 +117,39 @@ static void test_basename_dirname(void **state)
 	free(d);
 }
 
+struct state_case {
+	const char *state_home;
+	const char *home;
+	const char *want; /* NULL: no state folder */
+};
+
+static void test_state_file(void **state)
+{
+	static const struct state_case cases[] = {
+		{ "/xdg", "/home/u", "/xdg/airlock/log" },
+		{ "/xdg//state/", "/home/u", "/xdg/state/airlock/log" },
+		{ NULL, "/home/u", "/home/u/.local/state/airlock/log" },
+		{ "", "/home/u/", "/home/u/.local/state/airlock/log" },
+		{ "relative", "/home/u", "/home/u/.local/state/airlock/log" },
+		{ "/xdg", NULL, "/xdg/airlock/log" },
+		{ NULL, NULL, NULL },
+		{ "relative", "also/relative", NULL },
+		{ "", "", NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct state_case *c = &cases[i];
+		char *got = path_state_file(c->state_home, c->home, "log");
+
+		if (!c->want && got)
+			fail_msg("case %zu: want NULL, got %s", i, got);
+		if (c->want && (!got || !streq(got, c->want)))
+			fail_msg("case %zu: want %s, got %s", i, c->want,
+				 got ? got : "NULL");
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_is_within),
 		cmocka_unit_test(test_basename_dirname),
+		cmocka_unit_test(test_state_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
