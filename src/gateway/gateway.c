@@ -102,6 +102,8 @@ static void on_channel(struct loop_watch *w, uint32_t events)
 	struct gw_process *p = container_of(w, struct gw_process, chan);
 	int r = gw_receive_listeners(&p->gw, p->gw.runs, w->fd);
 
+	if (r == 0)
+		r = handoff_ack_send(w->fd);
 	if (r < 0 && r != -EPIPE)
 		log_error_errno(-r, "gateway: bad listener hand-over");
 	/* one message per run; init closes its end after it */

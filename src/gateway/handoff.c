@@ -10,6 +10,7 @@
 #include "gateway/handoff.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "common/util.h"
 
 #define HANDOFF_MAGIC 0x41484f31u /* "AHO1" */
+#define HANDOFF_ACK "AHO1 ok"
 
 struct handoff_header {
 	uint32_t magic;
@@ -110,6 +112,34 @@ int handoff_recv(int sock, struct handoff_entry *e, int *fds, size_t max,
 	}
 	memcpy(e, h.entries, nfds * sizeof(*e));
 	*n = nfds;
+	return 0;
+}
+
+int handoff_ack_send(int sock)
+{
+	return send(sock, HANDOFF_ACK, sizeof(HANDOFF_ACK), MSG_NOSIGNAL) < 0 ?
+		       -errno : 0;
+}
+
+int handoff_ack_wait(int sock, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	char ack[sizeof(HANDOFF_ACK)];
+	ssize_t n;
+	int r;
+
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = recv(sock, ack, sizeof(ack), MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(ack) || memcmp(ack, HANDOFF_ACK, sizeof(ack)) != 0)
+		return -EPIPE;
 	return 0;
 }
 

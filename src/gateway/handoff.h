@@ -38,6 +38,20 @@ int handoff_send(int sock, const struct handoff_entry *e, const int *fds,
 		 size_t n);
 
 /*
+ * The gateway's answer to a hand-over: it holds the listeners and its
+ * policy is in force. Without it the sandbox's init does not start CMD,
+ * so a gateway that failed (a policy it cannot apply, say) never leaves a
+ * command running with no way out and no word why.
+ */
+int handoff_ack_send(int sock);
+/*
+ * Waits up to timeout_ms for the answer. Returns 0, -EPIPE when the
+ * gateway closed the channel (it failed, and said why on stderr),
+ * -ETIMEDOUT, or -errno.
+ */
+int handoff_ack_wait(int sock, int timeout_ms);
+
+/*
  * Receives one message: up to max entries with their fds (close-on-exec).
  * *n is the count. Returns 0, -EPIPE when the peer closed without
  * sending, -EBADMSG for a malformed message (its fds are closed), or

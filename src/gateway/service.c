@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/gw.h"
+#include "gateway/handoff.h"
 #include "policy/policy.h"
 
 #define ATTACH_MAGIC 0x41475731u /* "AGW1" */
@@ -199,6 +200,8 @@ static void on_attachment(struct loop_watch *w, uint32_t events)
 	if (a->phase == ATTACH_LISTENERS) {
 		int r = gw_receive_listeners(&a->srv->gw, a->run, w->fd);
 
+		if (r == 0)
+			r = handoff_ack_send(w->fd);
 		if (r < 0) {
 			log_warn_errno(-r, "gateway: run %s: bad hand-over",
 				       a->run->id);

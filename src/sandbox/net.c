@@ -31,6 +31,8 @@
 #include "gateway/handoff.h"
 
 #define NET_LISTEN_BACKLOG 4096
+/* How long init waits for the gateway to say it holds the listeners. */
+#define NET_ACK_TIMEOUT_MS 10000
 
 struct route_request {
 	struct nlmsghdr nh;
@@ -223,6 +225,13 @@ int net_setup_inside(const struct net_config *nc)
 		if (r < 0)
 			log_error_errno(-r, "cannot hand the listeners to the "
 					"gateway");
+	}
+	if (r == 0) {
+		r = handoff_ack_wait(nc->gateway_fd, NET_ACK_TIMEOUT_MS);
+		if (r < 0)
+			log_error_errno(-r, "the gateway did not take the "
+					"listeners; the command does not run "
+					"without its way out");
 	}
 	for (size_t i = 0; i < ls.n; i++)
 		close(ls.fds[i]);
