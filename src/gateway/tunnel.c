@@ -303,6 +303,20 @@ static bool inspect_step(struct gw_conn *c)
 	return false;
 }
 
+/*
+ * A tunnel moves its bytes through pipes; the queues it used on the way
+ * (the request head, the 200, the first flight) are given back once
+ * empty, so that an open tunnel costs little more than its struct.
+ */
+static void tunnel_trim(struct gw_conn *c)
+{
+	struct buf *queues[] = { &c->in, &c->out, &c->up_in, &c->up_out };
+
+	for (size_t i = 0; i < ARRAY_SIZE(queues); i++)
+		if (queues[i]->data && !buf_len(queues[i]))
+			buf_free(queues[i], false);
+}
+
 static void tunnel_step(struct gw_conn *c)
 {
 	if (pump(c, &c->u2c, &c->up, &c->client, &c->up_in, &c->bytes_down) !=
@@ -319,6 +333,7 @@ static void tunnel_step(struct gw_conn *c)
 		gw_conn_close(c);
 		return;
 	}
+	tunnel_trim(c);
 	tunnel_interest(c);
 }
 
