@@ -345,7 +345,9 @@ measure_srt() {
 	EOF
 
 	version=$(run_limited 60 "$srt" --version 2>/dev/null || echo '?')
-	measure srt "srt $version" \
+	# srt leaves a socket file in TMPDIR at every start: keep them here
+	mkdir -p "$SCRATCH/srt-tmp"
+	TMPDIR=$SCRATCH/srt-tmp measure srt "srt $version" \
 		"$srt" --settings "$SCRATCH/srt-settings.json" -- /bin/true
 }
 
@@ -485,6 +487,9 @@ main() {
 	trap on_signal INT TERM HUP
 
 	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
+	# airlock keeps its audit log and run records in the state folder:
+	# measured as users run it, but kept in the scratch folder
+	export XDG_STATE_HOME=$SCRATCH/state
 	: >"$SCRATCH/rows.tsv"
 	[[ -n $WORKDIR ]] || make_workspace
 	cd -- "$WORKDIR"
