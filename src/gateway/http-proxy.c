@@ -685,9 +685,12 @@ static void http_interest(struct gw_conn *c, bool resp_blocked)
 	struct gw_http *x = &c->http;
 	uint32_t ce = 0, ue = 0;
 
-	if (!c->client.eof && buf_len(&c->in) < GW_QUEUE_MAX_BYTES &&
-	    (x->req == GW_HTTP_BODY ||
-	     (x->req == GW_HTTP_HEAD && x->resp == GW_HTTP_IDLE)))
+	/*
+	 * The client is read whenever its queue has room, even while a
+	 * response is on its way: a next request waits in the queue (it is
+	 * bounded), and the interest need not flip twice per request.
+	 */
+	if (!c->client.eof && buf_len(&c->in) < GW_QUEUE_MAX_BYTES)
 		ce |= EPOLLIN;
 	if (resp_blocked)
 		ce |= EPOLLOUT;
