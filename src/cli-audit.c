@@ -28,6 +28,7 @@
 #include "common/audit-log.h"
 #include "common/log.h"
 #include "common/path.h"
+#include "common/state-dir.h"
 #include "common/util.h"
 #include "policy/policy.h"
 
@@ -335,50 +336,6 @@ static void tally_print(const struct audit_tally *t)
 
 /* ---- the default log of a run ---- */
 
-/* Creates dir and each missing folder above it, mode 0700. */
-static int state_dir_create(const char *dir)
-{
-	_cleanup_free_ char *copy = xstrdup(dir);
-
-	for (char *p = copy + 1;; p++) {
-		bool last = *p == '\0';
-
-		if (*p != '/' && !last)
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		if (last)
-			return 0;
-		*p = '/';
-	}
-}
-
-/*
- * Opens the log's own folder without following a link there, and checks
- * that it is the caller's and that no one else may write in it: a folder
- * another user controls could swap the log for a link to any file the
- * caller can write. Returns the folder's fd or -errno after warning.
- */
-static int state_dir_open(const char *dir)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		log_warn_errno(errno, "no audit log for this run: cannot open "
-			       "%s", dir);
-		return -errno;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		log_warn("no audit log for this run: %s is not a folder of "
-			 "yours that only you can write", dir);
-		return -EPERM;
-	}
-	return steal_fd(&fd);
-}
-
 /*
  * Creates the log in dir_fd if it is missing (mode 0600) and checks that
  * it is a regular file of the caller's, so that the gateway's own open
@@ -407,18 +364,18 @@ static int audit_file_check(int dir_fd, const char *path)
 static int audit_default_prepare(const char *path)
 {
 	_cleanup_free_ char *dir = path_dirname(path);
-	_cleanup_close_ int dir_fd = -1;
-	int r;
+	_cleanup_close_ int dir_fd = state_dir_open(dir, NULL);
 
-	r = state_dir_create(dir);
-	if (r < 0) {
-		log_warn_errno(-r, "no audit log for this run: cannot "
-			       "create %s", dir);
-		return r;
-	}
-	dir_fd = state_dir_open(dir);
-	if (dir_fd < 0)
+	if (dir_fd == -EPERM) {
+		log_warn("no audit log for this run: %s is not a folder of "
+			 "yours that only you can write", dir);
 		return dir_fd;
+	}
+	if (dir_fd < 0) {
+		log_warn_errno(-dir_fd, "no audit log for this run: cannot "
+			       "create or open %s", dir);
+		return dir_fd;
+	}
 	return audit_file_check(dir_fd, path);
 }
 

@@ -7,16 +7,20 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "run-folder.h"
 #include "sandbox/sandbox.h"
 
 extern char **environ;
@@ -25,7 +29,7 @@ enum run_opt {
 	OPT_SETTINGS = 256, OPT_PROFILE, OPT_WORKSPACE, OPT_NO_USER_SETTINGS,
 	OPT_ENV, OPT_MEMORY, OPT_PROCESSES, OPT_CPU, OPT_OPEN_FILES,
 	OPT_FILE_SIZE, OPT_TIMEOUT, OPT_DRY_RUN, OPT_HELP, OPT_GATEWAY,
-	OPT_AUDIT,
+	OPT_AUDIT, OPT_WORKSPACE_MODE,
 };
 
 static const struct option run_options[] = {
@@ -43,6 +47,7 @@ static const struct option run_options[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "gateway", required_argument, NULL, OPT_GATEWAY },
 	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "workspace-mode", required_argument, NULL, OPT_WORKSPACE_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -57,12 +62,21 @@ struct run_request {
 	const char *command_string;
 	const char *gateway;
 	const char *audit;
+	enum workspace_mode workspace_mode;
 	bool no_user_settings;
 	bool dry_run;
 	int verbosity;
 	/* limits from the command line; set[] says which were given */
 	unsigned long long limit[6];
 	bool limit_set[6];
+};
+
+/* --workspace-mode's words, in the order of enum workspace_mode. */
+static const char *const workspace_mode_names[] = {
+	[WORKSPACE_LIVE] = "live",
+	[WORKSPACE_OVERLAY] = "overlay",
+	[WORKSPACE_TMPFS] = "tmpfs",
+	[WORKSPACE_RO] = "ro",
 };
 
 /* Order of run_request.limit, and how each option reads its value. */
@@ -133,6 +147,14 @@ static int request_option(struct run_request *rq, int c, const char *arg)
 	case OPT_AUDIT:
 		rq->audit = arg;
 		return 0;
+	case OPT_WORKSPACE_MODE:
+		for (size_t i = 0; i < ARRAY_SIZE(workspace_mode_names); i++)
+			if (streq(arg, workspace_mode_names[i])) {
+				rq->workspace_mode = (enum workspace_mode)i;
+				return 0;
+			}
+		return cli_usage_error("--workspace-mode: '%s' is not one of "
+				       "live, overlay, tmpfs, ro", arg);
 	case 'c':
 		rq->command_string = arg;
 		return 0;
@@ -198,38 +220,113 @@ static int load_policy(struct policy *p, const struct run_request *rq)
 	return 0;
 }
 
-/*
- * A log that CMD can write is a log CMD can rewrite. The default log lives
- * in airlock's own state folder, which is then made read-only inside (the
- * gateway appends from outside); a file the user named inside a writable
- * tree cannot be guarded that way without guarding its whole folder, so
- * that only gets a warning. Paths are compared lexically.
- */
-static void audit_guard(const char *audit, bool is_default, struct policy *p)
+/* The writable tree that holds path, or NULL (lexical comparison). */
+static const char *writable_tree_of(const char *path, const struct policy *p)
 {
-	_cleanup_free_ char *cwd = NULL, *full = NULL;
-
-	if (!audit)
-		return;
-	cwd = getcwd(NULL, 0);
-	full = path_absolute(audit, cwd, NULL);
-	if (!full)
-		return;
 	for (size_t i = 0; i < p->deny_write.len; i++)
-		if (path_is_within(full, p->deny_write.items[i]))
-			return;
-	for (size_t i = 0; i < p->allow_write.len; i++) {
-		if (!path_is_within(full, p->allow_write.items[i]))
-			continue;
-		if (is_default) {
-			strv_push_owned(&p->deny_write, path_dirname(full));
-			return;
-		}
-		log_warn("the audit log %s is inside %s, which the sandbox can "
-			 "write: CMD could alter its records", full,
-			 p->allow_write.items[i]);
+		if (path_is_within(path, p->deny_write.items[i]))
+			return NULL;
+	for (size_t i = 0; i < p->allow_write.len; i++)
+		if (path_is_within(path, p->allow_write.items[i]))
+			return p->allow_write.items[i];
+	return NULL;
+}
+
+/*
+ * Records that CMD can write are records CMD can rewrite. airlock's own
+ * state folder (the default audit log, the runs' folders) is bound
+ * read-only inside when it lies in a writable tree; the gateway and the
+ * supervisor write it from outside. A log the user named inside a
+ * writable tree cannot be guarded without its whole folder, so that only
+ * gets a warning.
+ */
+static void records_guard(const char *audit, struct policy *p)
+{
+	_cleanup_free_ char *runs = path_state_file(getenv("XDG_STATE_HOME"),
+						    p->home, RUN_STATE_NAME);
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	_cleanup_free_ char *full = audit ? path_absolute(audit, cwd, NULL) :
+					    NULL;
+	const char *tree;
+
+	if (runs && writable_tree_of(runs, p))
+		strv_push_owned(&p->deny_write, path_dirname(runs));
+	if (!full || !(tree = writable_tree_of(full, p)))
 		return;
+	log_warn("the audit log %s is inside %s, which the sandbox can write: "
+		 "CMD could alter its records", full, tree);
+}
+
+static void run_recorded(void *ctx)
+{
+	run_folder_record(ctx);
+}
+
+/*
+ * Gives the run its id and its folder. Overlay mode cannot go on without
+ * one (the folder holds the layer); the other modes go on without a
+ * record, with a warning, since the record is not part of the boundary.
+ */
+static int run_start(struct run_folder *rf, const struct run_request *rq,
+		     struct sandbox_config *cfg, char id[RUN_ID_MAX_BYTES])
+{
+	bool overlay = rq->workspace_mode == WORKSPACE_OVERLAY;
+	struct run_folder_spec spec = {
+		.id = id,
+		.policy = cfg->policy,
+		.argv = cfg->argv,
+		.mode = workspace_mode_names[rq->workspace_mode],
+		.overlay = overlay,
+		.as_root = getuid() == 0,
+	};
+	int r = run_id_make(id);
+
+	if (r < 0) {
+		log_error_errno(-r, "cannot make a run id");
+		return AIRLOCK_EXIT_SETUP;
 	}
+	cfg->run_id = id;
+	r = run_folder_create(rf, &spec);
+	if (r < 0 && overlay)
+		return AIRLOCK_EXIT_SETUP;
+	if (r < 0)
+		log_warn("run %s goes on without a record", id);
+	if (overlay && path_is_within(rf->path, cfg->policy->workspace)) {
+		log_error("--workspace-mode overlay: the run's folder %s lies in "
+			  "the workspace it would overlay; set XDG_STATE_HOME "
+			  "to a folder outside %s", rf->path,
+			  cfg->policy->workspace);
+		run_folder_finish(rf, AIRLOCK_EXIT_SETUP);
+		return AIRLOCK_EXIT_SETUP;
+	}
+	cfg->layers = overlay ? rf->path : NULL;
+	cfg->started = run_recorded;
+	cfg->started_ctx = rf;
+	return 0;
+}
+
+/* Overlay mode: says how to review what CMD left, if it left anything. */
+static void run_review_hint(const struct run_folder *rf)
+{
+	_cleanup_close_ int fd = -1;
+	DIR *d;
+	struct dirent *e;
+	bool changed = false;
+
+	if (rf->upper_fd < 0)
+		return;
+	fd = openat(rf->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(steal_fd(&fd));
+	while (d && !changed && (e = readdir(d)))
+		changed = !streq(e->d_name, ".") && !streq(e->d_name, "..");
+	if (d)
+		closedir(d);
+	if (changed)
+		log_warn("run %s kept its changes for review: see them with "
+			 "'airlock diff', then 'airlock apply' or 'airlock "
+			 "discard'", rf->rec.id);
+	else
+		log_info("run %s changed nothing in the workspace", rf->rec.id);
 }
 
 static int parse_request(struct run_request *rq, int argc, char **argv)
@@ -260,6 +357,8 @@ int cli_run(int argc, char **argv)
 	struct sandbox_config cfg = { 0 };
 	char *sh_argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
 	_cleanup_free_ char *audit = NULL;
+	struct run_folder folder = { .fd = -1, .lock_fd = -1, .upper_fd = -1 };
+	char id[RUN_ID_MAX_BYTES];
 	int r;
 
 	r = parse_request(&rq, argc, argv);
@@ -281,10 +380,19 @@ int cli_run(int argc, char **argv)
 	if (!rq.gateway)
 		audit = cli_audit_file(rq.audit ? rq.audit : p.audit_file,
 				       p.home, !rq.dry_run);
-	audit_guard(audit, !rq.audit && !p.audit_file, &p);
+	records_guard(audit, &p);
 	cfg.audit_path = audit;
-	env_build(&cfg.env, environ, &p);
-	r = sandbox_run(&cfg);
+	cfg.workspace_mode = rq.workspace_mode;
+	if (rq.workspace_mode == WORKSPACE_RO)
+		strv_remove(&p.allow_write, p.workspace);
+	if (!rq.dry_run)
+		r = run_start(&folder, &rq, &cfg, id);
+	if (r == 0) {
+		env_build(&cfg.env, environ, &p);
+		r = sandbox_run(&cfg);
+		run_review_hint(&folder);
+	}
+	run_folder_finish(&folder, r);
 	strv_clear(&cfg.env);
 	policy_free(&p);
 out:

@@ -10,6 +10,13 @@ int cli_run(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_gateway(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+/*
+ * `airlock runs`, `diff`, `apply` and `discard`: argv[0] names which.
+ * Returns 0; 1 when the command was refused or could not finish (a run
+ * still active, conflicts, protected paths skipped, a workspace moved);
+ * 2 for a usage error or a run that cannot be found.
+ */
+int cli_review(int argc, char **argv);
 
 /*
  * The audit log a run or the gateway service appends to, as a new string

@@ -21,6 +21,10 @@ static const char usage_text[] =
 	"       airlock check [--settings FILE]... [--profile NAME]\n"
 	"       airlock gateway [--socket PATH] [--listen HOST:PORT] [OPTIONS]\n"
 	"       airlock audit [--summary] [--denied] [--run ID] [FILE]\n"
+	"       airlock runs [--prune [--older-than DAYS] [--force]]\n"
+	"       airlock diff [RUN] [-p | --patch | --stat]\n"
+	"       airlock apply [RUN] [PATH...] [--force]\n"
+	"       airlock discard [RUN]\n"
 	"       airlock help | -h | --help | --version\n"
 	"\n"
 	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
@@ -44,6 +48,9 @@ static const char usage_text[] =
 	"  --open-files N      open file limit per process\n"
 	"  --file-size SIZE    largest file CMD may write\n"
 	"  --timeout SECONDS   wall-clock limit for the whole run\n"
+	"  --workspace-mode MODE  live (default): writes land in the workspace;\n"
+	"                      overlay: they are kept for review (diff, apply,\n"
+	"                      discard); tmpfs: they vanish at exit; ro: none\n"
 	"  --gateway SOCKET    use a shared `airlock gateway` instead of starting\n"
 	"                      one for this run\n"
 	"  --audit FILE        append the gateway's audit records (JSON lines)\n"
@@ -66,16 +73,41 @@ static const char usage_text[] =
 	"                      bytes up and down, and a total\n"
 	"  --denied            only the denials\n"
 	"  --run ID            only the records of run ID\n"
+	"\n";
+
+/* Split from usage_text: C17 compilers need not take longer literals. */
+static const char usage_review_text[] =
+	"review (of an overlay run; RUN: an id that 'airlock runs' lists, or its\n"
+	"last 8 hex digits; by default the latest overlay run of the current\n"
+	"folder that is finished and neither applied nor discarded):\n"
+	"  runs                list the runs: id, status, mode, pending changes,\n"
+	"                      start, command\n"
+	"  --prune             runs: remove the finished runs that have no\n"
+	"                      pending changes\n"
+	"  --older-than DAYS   runs --prune: only those started DAYS days ago or\n"
+	"                      earlier\n"
+	"  --force             runs --prune: pending changes or not; apply:\n"
+	"                      protected paths too\n"
+	"  -p, --patch         diff: unified diffs (text), not just the list\n"
+	"  --stat              diff: lines added and removed per file\n"
+	"  apply               writes the changes (or those at and beneath each\n"
+	"                      PATH) into the workspace, each file atomically;\n"
+	"                      refuses everything if the workspace changed there\n"
+	"                      since the run started; skips protected paths\n"
+	"  discard             drops the changes\n"
 	"\n"
 	"Exit status: CMD's own; 128+N if CMD was killed by signal N; 2 for a\n"
 	"usage or settings error; 124 when --timeout expired; 125 when the\n"
 	"sandbox could not be set up; 126 when CMD cannot be executed; 127 when\n"
 	"CMD is not found. audit: 0; 1 when malformed lines were skipped; 2 for\n"
-	"a usage error or a log that cannot be read.\n";
+	"a usage error or a log that cannot be read. runs, diff, apply, discard:\n"
+	"0; 1 when refused or not finished (an active run, a conflict, protected\n"
+	"paths skipped, a workspace moved); 2 for a usage error or no such run.\n";
 
 void cli_print_usage(FILE *f)
 {
 	fputs(usage_text, f);
+	fputs(usage_review_text, f);
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -106,6 +138,9 @@ int main(int argc, char **argv)
 		return cli_gateway(argc - 1, argv + 1);
 	if (streq(sub, "audit"))
 		return cli_audit(argc - 1, argv + 1);
+	if (streq(sub, "runs") || streq(sub, "diff") || streq(sub, "apply") ||
+	    streq(sub, "discard"))
+		return cli_review(argc - 1, argv + 1);
 	if (streq(sub, "help") || streq(sub, "--help") || streq(sub, "-h")) {
 		cli_print_usage(stdout);
 		return 0;

@@ -135,11 +135,17 @@ int write_file(const char *path, const char *text)
 int read_file(const char *path, size_t max_bytes, char **out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
+	return read_fd_text(fd, max_bytes, out);
+}
+
+int read_fd_text(int fd, size_t max_bytes, char **out)
+{
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
+
 	buf = xmalloc(max_bytes + 1);
 	n = read_full(fd, buf, max_bytes + 1);
 	if (n < 0)

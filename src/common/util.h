@@ -95,6 +95,8 @@ int write_file(const char *path, const char *text);
  * buffer owned by the caller. Returns 0 or -errno (-EFBIG when too large).
  */
 int read_file(const char *path, size_t max_bytes, char **out);
+/* The same for what is left to read on fd, which stays open. */
+int read_fd_text(int fd, size_t max_bytes, char **out);
 
 /* Parses a decimal unsigned number; returns 0 or -EINVAL / -ERANGE. */
 int parse_u64(const char *s, unsigned long long *out);

@@ -78,9 +78,11 @@ static const char *const mount_kind_names[] = {
 	[MOUNT_SYS] = "sysfs",
 	[MOUNT_SYMLINK] = "symlink",
 	[MOUNT_FILE] = "file",
+	[MOUNT_OVERLAY] = "overlay",
 };
 
 static int tree_open(const char *path, bool rw);
+static int overlay_mount(const struct mount_plan *plan, int lower, bool clone);
 
 /* ---- planning (supervisor) ---- */
 
@@ -365,7 +367,8 @@ int mount_plan_build(struct mount_plan *plan, const struct policy *p,
 		     const struct sandbox_ids *ids)
 {
 	*plan = (struct mount_plan){ .uid = ids->inside_uid,
-				     .gid = ids->inside_gid };
+				     .gid = ids->inside_gid,
+				     };
 
 	plan_root_entries(plan, p->read_system);
 	for (size_t i = 0; i < p->allow_read.len && !p->read_system; i++)
@@ -431,14 +434,41 @@ void mount_plan_add_file(struct mount_plan *plan, const char *path,
 	plan_add(plan, MOUNT_FILE, target, text, false);
 }
 
+/* Whether an entry binds a host tree, and whether CMD writes through it. */
+static bool kind_binds(enum mount_kind k)
+{
+	return k == MOUNT_BIND_RO || k == MOUNT_BIND_RW || k == MOUNT_OVERLAY;
+}
+
+static bool kind_writes(enum mount_kind k)
+{
+	return k == MOUNT_BIND_RW || k == MOUNT_OVERLAY;
+}
+
+int mount_plan_use_overlay(struct mount_plan *plan, const char *workspace,
+			   const char *layers)
+{
+	for (size_t i = 0; i < plan->len; i++) {
+		struct mount_entry *e = &plan->items[i];
+
+		if (e->kind != MOUNT_BIND_RW || !streq(e->path, workspace))
+			continue;
+		e->kind = MOUNT_OVERLAY;
+		plan->layers = layers ? xstrdup(layers) : NULL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int mount_plan_open_trees(struct mount_plan *plan)
 {
 	for (size_t i = 0; i < plan->len; i++) {
 		struct mount_entry *e = &plan->items[i];
 
-		if (e->kind != MOUNT_BIND_RO && e->kind != MOUNT_BIND_RW)
+		if (!kind_binds(e->kind))
 			continue;
-		e->tree_fd = e->kind == MOUNT_BIND_RW ?
+		/* an overlay's lower layer is idmapped like a writable bind */
+		e->tree_fd = kind_writes(e->kind) ?
 				     userns_open_idmapped_tree(e->source) :
 				     tree_open(e->source, false);
 		if (e->tree_fd == -ELOOP) {
@@ -448,14 +478,26 @@ int mount_plan_open_trees(struct mount_plan *plan)
 		}
 		if (e->tree_fd < 0) {
 			log_error_errno(-e->tree_fd, "cannot open %s for %s binding",
-					e->source, e->kind == MOUNT_BIND_RW ?
+					e->source, kind_writes(e->kind) ?
 					"an idmapped" : "a read-only");
-			if (e->kind == MOUNT_BIND_RW)
+			if (kind_writes(e->kind))
 				log_error("hint: as root, airlock needs idmapped "
 					  "mounts (Linux 5.12+, a file system "
 					  "that supports them); or run it as an "
 					  "ordinary user");
 			return e->tree_fd;
+		}
+		if (e->kind == MOUNT_OVERLAY) {
+			int mnt = overlay_mount(plan, e->tree_fd, false);
+
+			close(e->tree_fd);
+			e->tree_fd = mnt;
+			if (mnt < 0) {
+				log_error_errno(-mnt, "cannot make the overlay "
+						"of %s", e->source);
+				return mnt;
+			}
+			plan->overlay_ready = true;
 		}
 	}
 	return 0;
@@ -492,6 +534,7 @@ void mount_plan_free(struct mount_plan *plan)
 			close(plan->items[i].tree_fd);
 	}
 	free(plan->items);
+	free(plan->layers);
 	strv_clear(&plan->writable);
 	strv_clear(&plan->protected_paths);
 	strv_clear(&plan->protected_parents);
@@ -791,6 +834,101 @@ static int apply_file(int rfd, const struct mount_entry *e, int target,
 	return r;
 }
 
+/*
+ * After a failed fsconfig: logs what the file system said about it (the
+ * kernel keeps its messages in the context) and returns -errno.
+ */
+static int fs_context_error(int fs)
+{
+	int err = errno;
+	char msg[256];
+	ssize_t n;
+
+	while ((n = read(fs, msg, sizeof(msg) - 1)) > 0) {
+		msg[n] = '\0';
+		log_error("%s", msg + (n > 2 && msg[1] == ' ' ? 2 : 0));
+	}
+	return -err;
+}
+
+/*
+ * Opens the mount that holds upper/ and work/ (overlay wants both on one):
+ * the run's folder itself, or a clone of it (an ordinary user's init must
+ * clone what lies in the host's namespace, which overlay refuses as an
+ * upper layer), or, without one, a fresh tmpfs that dies with the mount.
+ */
+static int layers_open(const struct mount_plan *plan, bool clone)
+{
+	_cleanup_close_ int fs = -1, mnt = -1;
+
+	if (plan->layers && clone)
+		return tree_open(plan->layers, true);
+	if (plan->layers) {
+		mnt = open(plan->layers, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			   O_CLOEXEC);
+		return mnt < 0 ? -errno : steal_fd(&mnt);
+	}
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0 || mkdirat(mnt, "upper", 0755) < 0 ||
+	    mkdirat(mnt, "work", 0755) < 0)
+		return -errno;
+	/* made by root for the sandbox: the merged root must be CMD's */
+	if (!clone && fchownat(mnt, "upper", SANDBOX_ROOT_OUTSIDE_ID,
+			       SANDBOX_ROOT_OUTSIDE_ID, 0) < 0)
+		return -errno;
+	return steal_fd(&mnt);
+}
+
+/*
+ * Makes a detached overlay mount over the tree lower, with upper/ and
+ * work/ from layers_open, and returns its fd or -errno. Layers are given
+ * by descriptor, so no path is looked up again. userxattr keeps overlay's
+ * marks (whiteouts aside) in user.overlay.* xattrs, which a user namespace
+ * may set and `airlock diff` reads. Started by root, the supervisor calls
+ * this (the sandbox's id could not reach the run's folder) with an
+ * idmapped lower tree; otherwise the sandbox's init does.
+ */
+static int overlay_mount(const struct mount_plan *plan, int lower, bool clone)
+{
+	_cleanup_close_ int layers = -1, upper = -1, work = -1, fs = -1;
+	int mnt;
+
+	layers = layers_open(plan, clone);
+	if (layers < 0)
+		return layers;
+	upper = openat(layers, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		       O_CLOEXEC);
+	work = openat(layers, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
+	if (upper < 0 || work < 0)
+		return -errno;
+	fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_context_error(fs);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return mnt < 0 ? -errno : mnt;
+}
+
+static int apply_overlay(const struct mount_plan *plan, int tree, int target)
+{
+	_cleanup_close_ int mnt = -1;
+
+	if (plan->overlay_ready)
+		return attach(tree, target);
+	mnt = overlay_mount(plan, tree, true);
+	return mnt < 0 ? mnt : attach(mnt, target);
+}
+
 static int apply_entry(const struct mount_plan *plan,
 		       const struct mount_entry *e, int rfd, int tree)
 {
@@ -809,6 +947,8 @@ static int apply_entry(const struct mount_plan *plan,
 	case MOUNT_BIND_RO:
 	case MOUNT_BIND_RW:
 		return attach(tree, target);
+	case MOUNT_OVERLAY:
+		return apply_overlay(plan, tree, target);
 	case MOUNT_MASK:
 		return apply_mask(rfd, target);
 	case MOUNT_TMPFS:
@@ -836,7 +976,7 @@ static int open_sources(const struct mount_plan *plan, int *trees)
 		const struct mount_entry *e = &plan->items[i];
 
 		trees[i] = -1;
-		if (e->kind != MOUNT_BIND_RO && e->kind != MOUNT_BIND_RW)
+		if (!kind_binds(e->kind))
 			continue;
 		if (e->tree_fd >= 0) {
 			trees[i] = e->tree_fd;

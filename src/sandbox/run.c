@@ -300,6 +300,24 @@ static void print_dry_run(struct supervisor *s)
 	}
 }
 
+/* Overlay and tmpfs modes: the workspace's bind becomes an overlay. */
+static int overlay_plan(struct supervisor *s)
+{
+	const struct sandbox_config *cfg = s->cfg;
+	bool tmpfs = cfg->workspace_mode == WORKSPACE_TMPFS;
+
+	if (cfg->workspace_mode != WORKSPACE_OVERLAY && !tmpfs)
+		return 0;
+	if (mount_plan_use_overlay(&s->plan, cfg->policy->workspace,
+				   tmpfs ? NULL : cfg->layers) < 0) {
+		log_error("--workspace-mode %s: the workspace %s is not writable "
+			  "under this policy, so there is nothing to overlay",
+			  tmpfs ? "tmpfs" : "overlay", cfg->policy->workspace);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Plans the way out: ports, environment, the stub's resolv.conf. */
 static void net_plan(struct supervisor *s)
 {
@@ -384,6 +402,10 @@ int sandbox_run(struct sandbox_config *cfg)
 
 	sandbox_ids_init(&s.ids);
 	mount_plan_build(&s.plan, cfg->policy, &s.ids);
+	if (overlay_plan(&s) < 0) {
+		mount_plan_free(&s.plan);
+		return AIRLOCK_EXIT_SETUP;
+	}
 	net_plan(&s);
 	if (cfg->dry_run) {
 		print_dry_run(&s);
@@ -420,8 +442,11 @@ int sandbox_run(struct sandbox_config *cfg)
 			s.plan.items[i].tree_fd = -1;
 		}
 
-	if (wait_ready(&s, ready_rd, &status))
+	if (wait_ready(&s, ready_rd, &status)) {
+		if (cfg->started)
+			cfg->started(cfg->started_ctx);
 		status = supervise(&s);
+	}
 out:
 	net_stop(&s);
 	pty_restore(&s.pty);

@@ -38,6 +38,7 @@ enum mount_kind {
 	MOUNT_SYS,      /* fresh sysfs, read-only */
 	MOUNT_SYMLINK,  /* a symlink recreated on the root tmpfs */
 	MOUNT_FILE,     /* a generated read-only file (source: its text) */
+	MOUNT_OVERLAY,  /* host path as the lower layer of a fresh overlay */
 };
 
 struct mount_entry {
@@ -60,6 +61,13 @@ struct mount_plan {
 	/* owner of the fresh tmpfs mounts, as CMD sees it */
 	uid_t uid;
 	gid_t gid;
+	/*
+	 * The folder holding the overlay's upper/ and work/ (NULL: a tmpfs
+	 * that dies with the sandbox); overlay_ready when the supervisor
+	 * made the overlay mount itself (root), so init only attaches it.
+	 */
+	char *layers;
+	bool overlay_ready;
 };
 
 /* Identity of CMD and how it maps to the host. */
@@ -89,6 +97,14 @@ struct net_config {
 	size_t n_routes;
 };
 
+/* How CMD's writes reach the workspace (--workspace-mode). */
+enum workspace_mode {
+	WORKSPACE_LIVE,    /* straight into the real tree */
+	WORKSPACE_OVERLAY, /* into an upper layer kept for review */
+	WORKSPACE_TMPFS,   /* into an upper layer thrown away at exit */
+	WORKSPACE_RO,      /* nowhere: the workspace is read-only */
+};
+
 /* Everything `airlock run` needs, prepared by the CLI. */
 struct sandbox_config {
 	const struct policy *policy;
@@ -99,6 +115,11 @@ struct sandbox_config {
 	const char *gateway_socket; /* a shared `airlock gateway`, or NULL */
 	const char *audit_path;     /* the audit log, or NULL for none */
 	const char *run_id;         /* recorded in the audit log */
+	enum workspace_mode workspace_mode;
+	const char *layers;         /* overlay: holds upper/ and work/ */
+	/* called once CMD runs, while the supervisor would only wait */
+	void (*started)(void *ctx);
+	void *started_ctx;
 	struct net_config net; /* filled by sandbox_run */
 };
 
@@ -132,6 +153,14 @@ int mount_plan_build(struct mount_plan *plan, const struct policy *p,
  * sandbox, which runs as an unprivileged id, never needs to reach them.
  */
 int mount_plan_open_trees(struct mount_plan *plan);
+/*
+ * Turns the workspace's writable bind into an overlay: the workspace is
+ * the lower layer, and what CMD writes lands in layers/upper (layers/work
+ * beside it), or on a private tmpfs when layers is NULL. Returns 0, or
+ * -ENOENT when the plan has no writable workspace to overlay.
+ */
+int mount_plan_use_overlay(struct mount_plan *plan, const char *workspace,
+			   const char *layers);
 /*
  * Adds a generated file with text bound read-only over path (for
  * /etc/resolv.conf and the CA bundle). When path is a symlink, the file

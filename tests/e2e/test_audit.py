@@ -225,7 +225,7 @@ def test_default_log_in_a_writable_tree_is_read_only_inside(sb):
 def test_audit_none_writes_nothing(sb):
     r = run_denied_curl(sb, "--audit", "none")
     assert r.stdout.split() == ["403"], r.stderr
-    assert not (sb.base / "state").exists()
+    assert not (sb.base / "state" / "airlock" / "audit.jsonl").exists()
 
 
 def test_unusable_default_folder_warns_and_runs(sb):
