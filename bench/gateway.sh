@@ -38,6 +38,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 REPO_DIR=$(dirname -- "$BENCH_DIR")
 CACHE_DIR=$BENCH_DIR/.cache
 SRT_PACKAGE=@anthropic-ai/sandbox-runtime
@@ -75,31 +77,6 @@ exec {LOG_FD}>&2
 
 log() {
 	printf 'gateway.sh: %s\n' "$*" >&"$LOG_FD"
-}
-
-die_usage() {
-	log "$*"
-	exit 2
-}
-
-# Lists the pids of live processes, other than this shell, whose environment
-# holds this run's token. Uses only builtins, so it spawns nothing to find.
-token_pids() {
-	local want="AIRLOCK_BENCH_TOKEN=$BENCH_TOKEN"
-	local dir pid entry
-	local -a env
-
-	for dir in /proc/[0-9]*; do
-		pid=${dir#/proc/}
-		[[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-		mapfile -d '' -t env 2>/dev/null <"$dir/environ" || continue
-		for entry in "${env[@]}"; do
-			if [[ $entry == "$want" ]]; then
-				printf '%s\n' "$pid"
-				break
-			fi
-		done
-	done
 }
 
 # Sends TERM to the given pids, waits up to the grace period for them to
@@ -145,26 +122,6 @@ cleanup() {
 		rm -rf -- "$SCRATCH"
 	fi
 	exit "$status"
-}
-
-on_signal() {
-	log "interrupted"
-	exit 130
-}
-
-# Runs "$@" under a time limit of $1 seconds, in the background so that a
-# signal reaches the trap at once instead of after the step. Returns the
-# step's exit status (124 when the limit ran out).
-run_limited() {
-	local limit_s=$1
-	local status=0
-
-	shift
-	timeout -k "$KILL_GRACE_S" "$limit_s" "$@" </dev/null &
-	CHILD_PID=$!
-	wait "$CHILD_PID" || status=$?
-	CHILD_PID=
-	return "$status"
 }
 
 # Seconds one download may take: a minute of start-up and slack, plus the
