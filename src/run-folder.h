@@ -41,9 +41,10 @@ struct run_folder_spec {
  */
 int run_folder_create(struct run_folder *rf, const struct run_folder_spec *s);
 /*
- * Writes the run's policy and its record (started, not yet finished).
- * Called once CMD runs, so that writing them costs the command no time;
- * a failure is a warning, the run goes on. Safe without a folder.
+ * Writes the run's policy and its record (started, not yet finished),
+ * once CMD has run for a moment; a command that ends sooner gets both
+ * only at the end, from run_folder_finish. A failure is a warning, the
+ * run goes on. Safe without a folder.
  */
 void run_folder_record(struct run_folder *rf);
 

@@ -42,7 +42,21 @@ static bool name_is_plain(const char *name)
 			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")] == '\0';
 }
 
-/* Reads the run in runs_fd/name into *run. 0, or -errno after a log line. */
+/* True while the run's supervisor holds the run's lock. */
+static bool lock_held(int dir_fd)
+{
+	_cleanup_close_ int fd = openat(dir_fd, RUN_LOCK_FILE, O_RDONLY |
+					O_NOFOLLOW | O_CLOEXEC);
+
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
+	       errno == EWOULDBLOCK;
+}
+
+/*
+ * Reads the run in runs_fd/name into *run. 0; -EAGAIN, quietly, for a run
+ * that has only just started and has no record yet; or -errno after a log
+ * line.
+ */
 static int run_read(int runs_fd, const char *name, struct review_run *run)
 {
 	char clean[RUN_ID_MAX_BYTES * 4];
@@ -63,6 +77,11 @@ static int run_read(int runs_fd, const char *name, struct review_run *run)
 		return r;
 	}
 	r = run_record_read(run->dir_fd, &run->rec);
+	if (r == -ENOENT && lock_held(run->dir_fd)) {
+		/* a run in its first moments: its record comes soon */
+		closep(&run->dir_fd);
+		return -EAGAIN;
+	}
 	if (r < 0) {
 		log_warn_errno(-r, "skipped the run folder %s", clean);
 		closep(&run->dir_fd);
@@ -140,10 +159,11 @@ int review_runs_list(const char *runs_path, struct review_run_list *out)
 
 		if (names.items[i][0] == '.')
 			continue;
-		if (run_read(fd, names.items[i], &run) < 0)
-			out->n_broken++;
-		else
+		r = run_read(fd, names.items[i], &run);
+		if (r == 0)
 			list_push(out, &run);
+		else if (r != -EAGAIN)
+			out->n_broken++;
 	}
 	return 0;
 }
@@ -158,12 +178,7 @@ void review_runs_list_free(struct review_run_list *l)
 
 enum review_run_state review_run_state_of(const struct review_run *run)
 {
-	_cleanup_close_ int fd = -1;
-
-	fd = openat(run->dir_fd, RUN_LOCK_FILE, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 &&
-	    errno == EWOULDBLOCK)
+	if (lock_held(run->dir_fd))
 		return REVIEW_RUN_ACTIVE;
 	return record_state(&run->rec);
 }

@@ -34,6 +34,12 @@
 			    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | \
 			    CLONE_NEWCGROUP)
 
+/*
+ * cfg->started runs once CMD has run this long: a command that ends sooner
+ * never pays for it (its record is written once, at the end).
+ */
+#define SUPERVISOR_STARTED_DELAY_MS 50
+
 static const int supervisor_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD,
 };
@@ -197,6 +203,8 @@ static int supervise(struct supervisor *s)
 {
 	uint64_t timeout_s = s->cfg->policy->limits.timeout_seconds;
 	int64_t deadline = timeout_s ? now_ms() + (int64_t)timeout_s * 1000 : 0;
+	int64_t started_at = s->cfg->started ?
+		now_ms() + SUPERVISOR_STARTED_DELAY_MS : 0;
 	bool stdin_open = s->pty.master >= 0;
 	int status = AIRLOCK_EXIT_SETUP;
 
@@ -220,6 +228,17 @@ static int supervise(struct supervisor *s)
 				return AIRLOCK_EXIT_TIMEOUT;
 			}
 			wait_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
+		}
+		if (started_at) {
+			int64_t left = started_at - now_ms();
+
+			if (left <= 0) {
+				s->cfg->started(s->cfg->started_ctx);
+				started_at = 0;
+				continue;
+			}
+			if (wait_ms < 0 || left < wait_ms)
+				wait_ms = (int)left;
 		}
 		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
 			break;
@@ -442,11 +461,8 @@ int sandbox_run(struct sandbox_config *cfg)
 			s.plan.items[i].tree_fd = -1;
 		}
 
-	if (wait_ready(&s, ready_rd, &status)) {
-		if (cfg->started)
-			cfg->started(cfg->started_ctx);
+	if (wait_ready(&s, ready_rd, &status))
 		status = supervise(&s);
-	}
 out:
 	net_stop(&s);
 	pty_restore(&s.pty);

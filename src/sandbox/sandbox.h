@@ -117,7 +117,10 @@ struct sandbox_config {
 	const char *run_id;         /* recorded in the audit log */
 	enum workspace_mode workspace_mode;
 	const char *layers;         /* overlay: holds upper/ and work/ */
-	/* called once CMD runs, while the supervisor would only wait */
+	/*
+	 * Called by the supervisor once CMD has run for a moment (not at all
+	 * when it ends sooner), while the supervisor would only wait.
+	 */
 	void (*started)(void *ctx);
 	void *started_ctx;
 	struct net_config net; /* filled by sandbox_run */

@@ -6,6 +6,8 @@ import fcntl
 import json
 import os
 import stat
+import subprocess
+import time
 
 import pytest
 
@@ -149,3 +151,29 @@ def test_unknown_mode_is_a_usage_error(sb, mode):
     r = sb.run(["run", "--workspace-mode", mode, "--", "true"])
     assert r.returncode == 2
     assert "is not one of live, overlay, tmpfs, ro" in r.stderr
+
+
+def test_a_running_command_is_recorded_while_it_runs(sb):
+    """The record is written once CMD has run for a moment (a command that
+    ends sooner gets it only at the end): `airlock runs` shows it active."""
+    proc = sb.popen(["run", "--", "/bin/sh", "-c", "echo up; read _; exit 0"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"up\n"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = runs(sb)
+            if found and (found[0] / "run.json").exists():
+                break
+            time.sleep(0.05)
+        [run] = runs(sb)
+        rec = record(run)
+        assert "finished" not in rec and rec["mode"] == "live"
+        listing = sb.run(["runs"])
+        assert listing.returncode == 0, listing.stdout + listing.stderr
+        assert run.name in listing.stdout and "active" in listing.stdout
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert record(run)["status"] == 0
