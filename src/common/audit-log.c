@@ -148,11 +148,39 @@ static void line_add(struct line *l, const char *fmt, ...)
 		l->len = l->size - 1;
 }
 
-/* Appends s escaped for a terminal, or "-" when it is NULL. */
+/*
+ * True when s fits in room bytes (its NUL included) once escaped the way
+ * log_sanitize escapes it: a control byte, a backslash or a non-ASCII
+ * byte takes the four of \xHH, any other byte one.
+ */
+static bool clean_fits(const char *s, size_t room)
+{
+	size_t need = 1;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		need += c >= 0x20 && c < 0x7f && c != '\\' ? 1 : 4;
+		if (need > room)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Appends s escaped for a terminal, or "-" when it is NULL. A value cut
+ * short ends the line, so that a cut line is the start of the whole one:
+ * log_sanitize leaves out an escape that does not fit, and text added
+ * after it would make the shortened value read as complete.
+ */
 static void line_add_clean(struct line *l, const char *s)
 {
+	bool fits = clean_fits(s ? s : "-", l->size - l->len);
+
 	log_sanitize(l->buf + l->len, l->size - l->len, s ? s : "-");
 	l->len += strlen(l->buf + l->len);
+	if (!fits)
+		l->size = l->len + 1;
 }
 
 /* Pads the cell that began at start to width, then adds the gap. */
