@@ -24,16 +24,7 @@
 
 #include "common/audit-log.h"
 #include "common/util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 /* As large as `airlock audit` gives a line; smaller ones cut it. */
 #define LINE_MAX_BYTES 8192

@@ -21,16 +21,7 @@
 
 #include "common/util.h"
 #include "gateway/dns.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 #define FLAG_QR 0x8000
 #define FLAG_RD 0x0100

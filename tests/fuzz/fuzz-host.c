@@ -20,16 +20,7 @@
 
 #include "common/util.h"
 #include "gateway/host.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 static enum host_addr_class host_class(const struct host *h)
 {

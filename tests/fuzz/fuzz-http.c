@@ -23,16 +23,7 @@
 
 #include "common/util.h"
 #include "gateway/http.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 static bool is_ws(char c)
 {
@@ -514,17 +505,6 @@ static void fuzz_target(struct http_slice s)
 
 /* ---- chunked bodies ---- */
 
-static int hex_value_of(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Offset just past the CRLF of the line at buf[at], or 0 if none ends it. */
 static size_t line_end(const char *buf, size_t len, size_t at)
 {
@@ -543,10 +523,10 @@ static uint64_t chunk_size_line(const char *buf, size_t end, size_t *at)
 	uint64_t size = 0;
 	size_t i = *at;
 
-	CHECK(i < end && hex_value_of(buf[i]) >= 0);
-	for (; i < end && hex_value_of(buf[i]) >= 0; i++) {
+	CHECK(i < end && hex_value(buf[i]) >= 0);
+	for (; i < end && hex_value(buf[i]) >= 0; i++) {
 		CHECK(size <= ((uint64_t)1 << 62) / 16);
-		size = size * 16 + (uint64_t)hex_value_of(buf[i]);
+		size = size * 16 + (uint64_t)hex_value(buf[i]);
 	}
 	*at = line_end(buf, end, i);
 	CHECK(*at != 0);

@@ -15,8 +15,7 @@
 
 #include "policy/policy-internal.h"
 #include "policy/policy.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static FILE *sink(void)
 {

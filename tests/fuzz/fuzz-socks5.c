@@ -24,16 +24,7 @@
 
 #include "common/util.h"
 #include "gateway/socks5.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 /* The longest message: VER ULEN, a 255-byte user, PLEN, 255 bytes. */
 #define MESSAGE_MAX_BYTES (3 + 255 + 255)

@@ -21,16 +21,7 @@
 
 #include "common/util.h"
 #include "gateway/tls-hello.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "invariant failed: %s\n", #cond);  \
-			abort();                                           \
-		}                                                          \
-	} while (0)
+#include "fuzz.h"
 
 #define RECORD_HEADER_BYTES 5
 #define HANDSHAKE_HEADER_BYTES 4
