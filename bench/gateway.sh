@@ -140,21 +140,6 @@ server_limit_s() {
 	echo $((600 + 6 * (RUNS * $(bulk_limit_s) + $(wrk_limit_s) + 120)))
 }
 
-check_count() {
-	local name=$1 value=$2
-
-	[[ $value =~ ^[0-9]+$ && $value -ge 1 ]] ||
-		die_usage "$name must be a whole number >= 1, not '$value'"
-}
-
-# Makes a path given relative to the caller's folder absolute.
-absolute_path() {
-	case $1 in
-	/*) printf '%s\n' "$1" ;;
-	*) printf '%s/%s\n' "$PWD" "$1" ;;
-	esac
-}
-
 # The gateway holds two sockets per tunnel and the holding client one, so
 # the soft limit on open files is raised as far as the hard one allows.
 raise_open_files() {
@@ -414,44 +399,6 @@ start_squid() {
 	EOF
 	start_server squid squid -N -f "$d/squid.conf"
 	wait_port "$STARTED_PID" "$SQUID_PORT"
-}
-
-# Finds srt: SRT=path, else the copy in bench/.cache, installing it there
-# with npm when allowed (the same cache as startup.sh). Sets SRT_PATH, or
-# SRT_MISSING to say why not.
-find_srt() {
-	local cached=$CACHE_DIR/node_modules/.bin/srt
-
-	if [[ -n $SRT ]]; then
-		if [[ ! -x $SRT ]]; then
-			SRT_MISSING="SRT=$SRT is not executable"
-			return 1
-		fi
-		SRT_PATH=$SRT
-		return 0
-	fi
-	if [[ -x $cached ]]; then
-		SRT_PATH=$cached
-		return 0
-	fi
-	if [[ $SRT_INSTALL == 0 ]]; then
-		SRT_MISSING="not installed (SRT_INSTALL=0)"
-		return 1
-	fi
-	if ! command -v npm >/dev/null; then
-		SRT_MISSING="npm not installed, so srt cannot be installed"
-		return 1
-	fi
-
-	log "installing $SRT_PACKAGE into $CACHE_DIR"
-	mkdir -p "$CACHE_DIR" 2>/dev/null || true
-	if ! run_limited "$NPM_TIMEOUT_S" npm install --prefix "$CACHE_DIR" \
-		--no-audit --no-fund --loglevel=error "$SRT_PACKAGE" >&2 ||
-		[[ ! -x $cached ]]; then
-		SRT_MISSING="npm install of $SRT_PACKAGE into $CACHE_DIR failed"
-		return 1
-	fi
-	SRT_PATH=$cached
 }
 
 # srt refuses a name that resolves to loopback unless the address itself is

@@ -62,8 +62,7 @@ check_setup() {
 	local name tool
 
 	for name in FILES RUNS WARMUP JOBS; do
-		[[ ${!name} =~ ^[0-9]+$ && ${!name} -ge 1 ]] ||
-			die_usage "$name must be a whole number >= 1"
+		check_count "$name" "${!name}"
 	done
 	for tool in hyperfine timeout tar make cc "$PYTHON"; do
 		command -v "$tool" >/dev/null ||
