@@ -20,6 +20,7 @@
 #include "common/path.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "review/review.h"
 #include "run-folder.h"
 #include "sandbox/sandbox.h"
 
@@ -242,8 +243,7 @@ static const char *writable_tree_of(const char *path, const struct policy *p)
  */
 static void records_guard(const char *audit, struct policy *p)
 {
-	_cleanup_free_ char *runs = path_state_file(getenv("XDG_STATE_HOME"),
-						    p->home, RUN_STATE_NAME);
+	_cleanup_free_ char *runs = review_runs_path(p->home);
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
 	_cleanup_free_ char *full = audit ? path_absolute(audit, cwd, NULL) :
 					    NULL;

@@ -24,6 +24,7 @@
 #include "common/state-dir.h"
 #include "common/util.h"
 #include "policy/policy.h"
+#include "review/review.h"
 #include "sandbox/sandbox.h"
 
 /* Writes the effective policy beside the record, as `airlock check` does. */
@@ -139,9 +140,7 @@ static void folder_release(struct run_folder *rf)
 
 int run_folder_create(struct run_folder *rf, const struct run_folder_spec *s)
 {
-	_cleanup_free_ char *runs = path_state_file(getenv("XDG_STATE_HOME"),
-						    s->policy->home,
-						    RUN_STATE_NAME);
+	_cleanup_free_ char *runs = review_runs_path(s->policy->home);
 	_cleanup_free_ char *airlock_dir = NULL;
 	_cleanup_close_ int runs_fd = -1;
 	const char *step = "create";

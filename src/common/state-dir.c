@@ -40,7 +40,7 @@ static int mkdir_parents(const char *dir)
 static int private_open(int parent, const char *name)
 {
 	_cleanup_close_ int fd = -1;
-	struct stat st;
+	int r;
 
 	if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -48,11 +48,19 @@ static int private_open(int parent, const char *name)
 		    O_CLOEXEC);
 	if (fd < 0)
 		return errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
+	r = state_dir_check(fd);
+	return r < 0 ? r : steal_fd(&fd);
+}
+
+int state_dir_check(int fd)
+{
+	struct stat st;
+
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return -EPERM;
-	return steal_fd(&fd);
+	return 0;
 }
 
 int state_dir_open(const char *dir, const char *sub)

@@ -18,4 +18,11 @@
  */
 int state_dir_open(const char *dir, const char *sub);
 
+/*
+ * 0 when the open folder fd belongs to the caller and no one else may
+ * write in it, -EPERM when it does not, or -errno when it cannot be
+ * checked. Logs nothing.
+ */
+int state_dir_check(int fd);
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/path.h"
+#include "common/state-dir.h"
 #include "common/util.h"
 
 static void run_release(struct review_run *run)
@@ -98,15 +99,12 @@ static int run_read(int runs_fd, const char *name, struct review_run *run)
  */
 static int runs_dir_check(int fd, const char *runs_path)
 {
-	struct stat st;
+	int r = state_dir_check(fd);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH)))
-		return 0;
-	log_error("%s is not a folder of yours that only you can write",
-		  runs_path);
-	return -EPERM;
+	if (r == -EPERM)
+		log_error("%s is not a folder of yours that only you can write",
+			  runs_path);
+	return r;
 }
 
 /* What the record says of a run whose lock is free. */
