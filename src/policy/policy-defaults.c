@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The built-in lists: credential masks, protected names, the environment
- * kept by default, and how a secret-looking variable name is recognised.
- * Pure data and string checks; no file system access.
+ * kept by default, how a secret-looking variable name is recognised, and
+ * what the claude-code profile adds. Pure data and string checks; no
+ * file system access.
  */
 #include "config.h"
 
 #include "policy/policy.h"
+#include "policy/policy-internal.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -132,3 +134,54 @@ bool policy_env_name_is_secret(const char *name)
 	}
 	return false;
 }
+
+/*
+ * The claude-code profile: the workspace profile, plus what Claude Code
+ * needs to run inside. Its state (~/.claude, ~/.claude.json) is writable,
+ * but the files there that hold the user's own settings, hooks, commands
+ * and instructions stay read-only, and the login it keeps on disk is
+ * masked: a key or token reaches it as a placeholder from the caller's
+ * environment instead. Only the Messages API (and the model list) can be
+ * reached, and the variables below turn off telemetry, error reports and
+ * the other calls Claude Code makes besides the API itself. Parsed as a
+ * settings file named "profile claude-code", so it is checked like one.
+ */
+const char policy_claude_code_settings[] =
+	"{\n"
+	"\"filesystem\": {\n"
+	"  \"allowWrite\": [\"~/.claude\", \"~/.claude.json\"],\n"
+	"  \"mask\": [\"~/.claude/.credentials.json\"],\n"
+	"  \"protect\": [\"~/.claude/settings.json\",\n"
+	"    \"~/.claude/settings.local.json\", \"~/.claude/CLAUDE.md\",\n"
+	"    \"~/.claude/commands\", \"~/.claude/agents\",\n"
+	"    \"~/.claude/skills\", \"~/.claude/plugins\"]\n"
+	"},\n"
+	"\"network\": {\n"
+	"  \"allowedDomains\": [\"api.anthropic.com\"],\n"
+	"  \"requestRules\": [\n"
+	"    {\"host\": \"api.anthropic.com\", \"methods\": [\"POST\"],\n"
+	"     \"paths\": [\"/v1/messages\"],\n"
+	"     \"reason\": \"only the Messages API is reachable from this "
+	"sandbox\"},\n"
+	"    {\"host\": \"api.anthropic.com\", \"methods\": [\"GET\"],\n"
+	"     \"paths\": [\"/v1/models\"],\n"
+	"     \"reason\": \"only the Messages API is reachable from this "
+	"sandbox\"}]\n"
+	"},\n"
+	"\"credentials\": {\"secrets\": [\n"
+	"  {\"name\": \"anthropic-api-key\", \"optional\": true,\n"
+	"   \"from\": {\"env\": \"ANTHROPIC_API_KEY\"},\n"
+	"   \"hosts\": [\"api.anthropic.com\"]},\n"
+	"  {\"name\": \"anthropic-auth-token\", \"optional\": true,\n"
+	"   \"from\": {\"env\": \"ANTHROPIC_AUTH_TOKEN\"},\n"
+	"   \"hosts\": [\"api.anthropic.com\"]},\n"
+	"  {\"name\": \"claude-code-oauth-token\", \"optional\": true,\n"
+	"   \"from\": {\"env\": \"CLAUDE_CODE_OAUTH_TOKEN\"},\n"
+	"   \"hosts\": [\"api.anthropic.com\"]}]\n"
+	"},\n"
+	"\"env\": {\"set\": {\n"
+	"  \"DISABLE_TELEMETRY\": \"1\",\n"
+	"  \"DISABLE_ERROR_REPORTING\": \"1\",\n"
+	"  \"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC\": \"1\"\n"
+	"}}\n"
+	"}\n";

@@ -22,13 +22,22 @@
 /* Positions are recorded down to this nesting depth (the schema's is 4). */
 #define POLICY_INDEX_MAX_DEPTH 6
 
+/* Where an entry of a list was written: for checks that span sources. */
+struct policy_origin {
+	char *file;
+	int line;   /* 0 when unknown */
+	int column;
+	char *key;  /* "credentials.secrets[2]"; NULL when none */
+};
+
 /* One load in progress: the policy being built and where errors go. */
 struct policy_merge {
 	struct policy *p;
 	struct policy_errors *errs;
 	size_t errs_start;     /* errs->len when the load began */
-	struct strv env_deny;  /* srt credentials.envVars: never passed */
 	bool parent_https_set; /* parentProxy.https seen: it wins over http */
+	struct policy_origin *cred_origins;  /* one per p->credentials */
+	struct policy_origin *route_origins; /* one per p->routes */
 };
 
 /*
@@ -48,6 +57,38 @@ bool policy_errors_full(const struct policy_errors *errs);
 
 /* True when the load has recorded at least one error so far. */
 bool policy_merge_failed(const struct policy_merge *m);
+
+/* Adds an error at o, for a check that runs once every source is read. */
+void policy_error_at(struct policy_errors *errs, const struct policy_origin *o,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "file:line:column" of o (as much of it as is known). Caller frees. */
+char *policy_origin_text(const struct policy_origin *o);
+
+/*
+ * Appends c to m->p->credentials with o, the place it was written, taking
+ * over what both own and leaving them zeroed. The same for routes. The
+ * checks against earlier entries are the caller's.
+ */
+void policy_credential_append(struct policy_merge *m,
+			      struct policy_credential *c,
+			      struct policy_origin *o);
+void policy_route_append(struct policy_merge *m, struct policy_route *rt,
+			 struct policy_origin *o);
+
+/* True for the ports the gateway's other listeners use inside. */
+bool policy_route_port_reserved(unsigned int port);
+
+/* Release what one entry owns and zero it. */
+void policy_credential_clear(struct policy_credential *c);
+void policy_route_clear(struct policy_route *rt);
+
+/*
+ * What the claude-code profile adds to the workspace profile, as settings
+ * text merged like a file (policy-defaults.c).
+ */
+extern const char policy_claude_code_settings[];
 
 /*
  * Sets name to value in a name/value list, replacing an earlier value of

@@ -5,8 +5,10 @@
  * type, and values that airlock uses are merged into struct policy,
  * either straight into the field the table names or through a small
  * handler. Keys sandbox-runtime (srt) accepts but airlock does not use
- * are checked the same way and then dropped. Every problem is recorded,
- * with the position policy-index.c found for its key.
+ * are checked the same way and then dropped, except those of srt's
+ * structured masking, which are refused: dropping them would leave a
+ * secret readable. Every problem is recorded, with the position
+ * policy-index.c found for its key.
  *
  * The text may come from a file someone else wrote (a repository's file
  * named with --settings), so its size is capped, nothing here depends on
@@ -26,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/types.h>
 
 #include "common/strv.h"
 #include "common/util.h"
@@ -50,6 +54,9 @@
 /* Widest srt allows for windows.proxyPortRange. */
 #define PORT_RANGE_MAX_WIDTH 64
 
+/* Longest name of a credential or a route. */
+#define NAME_MAX_CHARS 64
+
 enum key_type {
 	KEY_BOOL,	 /* true or false */
 	KEY_STRING,	 /* a string, checked as .entry says */
@@ -64,6 +71,7 @@ enum key_type {
 	KEY_PORT_RANGE,	 /* [low, high], two port numbers */
 	KEY_ADDR_MAP,	 /* an object of strings or string arrays */
 	KEY_API_ONLY,	 /* srt takes it from its library only, not a file */
+	KEY_STRUCTURED,	 /* srt's structured masking: refused */
 };
 
 /* How a string (alone or in an array) is checked and converted. */
@@ -79,6 +87,12 @@ enum entry_kind {
 	ENTRY_ENV_NAME,	   /* [A-Za-z_][A-Za-z0-9_]* */
 	ENTRY_ADDRESS,	   /* an IP address or CIDR block */
 	ENTRY_PROXY_URL,   /* http://ADDRESS:PORT */
+	ENTRY_NAME,	   /* credentials, routes: [A-Za-z0-9._-]{1,64} */
+	ENTRY_CRED_HOST,   /* ENTRY_ALLOW_DOMAIN, then an optional path */
+	ENTRY_URL_PATH,	   /* a path prefix of HTTP requests */
+	ENTRY_METHOD,	   /* an HTTP method, stored upper-case */
+	ENTRY_HEADER,	   /* a header a credential may be injected in */
+	ENTRY_UPSTREAM,	   /* https://HOST[:PORT][/PATH], normalised */
 };
 
 struct reader;
@@ -98,7 +112,10 @@ struct key_spec {
 
 	/* Called with each converted string entry that passed its check. */
 	void (*add)(struct reader *r, const char *path, const char *entry);
-	/* Called with each map member, or each array object without error. */
+	/*
+	 * Called with each map member, or with an object (alone or in an
+	 * array) whose members had no error.
+	 */
 	void (*apply)(struct reader *r, const char *path, const char *name,
 		      json_t *v);
 };
@@ -117,6 +134,12 @@ struct reader {
 static void reader_error(struct reader *r, const char *path,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+static char *path_child(const char *parent, const char *name);
+static char *entry_convert(struct reader *r, enum entry_kind kind,
+			   const char *s, const char **why);
+static int whole_read(json_t *v, long long min, long long max,
+		      long long *out);
+static bool name_char(char c);
 
 /* ---- handlers for values that need more than a field ---- */
 
@@ -171,43 +194,6 @@ static void apply_env_set(struct reader *r, const char *path,
 	}
 	policy_env_var_put(&p->env_set, &p->n_env_set, name,
 			   json_string_value(v));
-}
-
-/*
- * srt's credential files: "deny" hides the file like denyRead; "mask" is
- * honoured as an airlock mask (the file appears empty), which is stricter
- * than srt's placeholder but never weaker.
- */
-static void apply_credential_file(struct reader *r, const char *path,
-				  const char *name, json_t *v)
-{
-	struct policy *p = r->m->p;
-	const char *file = json_string_value(json_object_get(v, "path"));
-	const char *mode = json_string_value(json_object_get(v, "mode"));
-	_cleanup_free_ char *resolved = NULL;
-	const char *why;
-
-	if (!file || !mode)
-		return;
-	resolved = policy_resolve_path(p, file, &why);
-	if (!resolved) {
-		reader_error(r, path, "%s", why);
-		return;
-	}
-	if (streq(mode, "deny"))
-		strv_push_unique(&p->deny_read, resolved);
-	else
-		strv_push_unique(&p->mask, resolved);
-}
-
-/* srt's credential variables: never passed into the sandbox. */
-static void apply_credential_env(struct reader *r, const char *path,
-				 const char *name, json_t *v)
-{
-	const char *var = json_string_value(json_object_get(v, "name"));
-
-	if (var)
-		strv_push_unique(&r->m->env_deny, var);
 }
 
 /* network.hosts: "name": "address" or "name": ["address", ...] */
@@ -281,14 +267,496 @@ static void add_audit_file(struct reader *r, const char *path,
 	set_string(&r->m->p->audit_file, entry);
 }
 
+/* ---- credentials, request rules, routes, TLS termination ---- */
+
+/* The place of the entry at path, to name it in later messages. */
+static struct policy_origin reader_origin(struct reader *r, const char *path)
+{
+	struct policy_origin o = {
+		.file = xstrdup(r->file),
+		.key = xstrdup(path),
+	};
+
+	policy_index_find(&r->idx, path, &o.line, &o.column);
+	return o;
+}
+
+/*
+ * Reports, at member key of the entry at path, that value belongs to the
+ * kind of entry named owner, written at o.
+ */
+static void reader_taken(struct reader *r, const char *path, const char *key,
+			 const char *value, const char *kind,
+			 const char *owner, const struct policy_origin *o)
+{
+	_cleanup_free_ char *at = policy_origin_text(o);
+	_cleanup_free_ char *p = path_child(path, key);
+
+	reader_error(r, p, "\"%s\" is taken already by %s \"%s\", at %s",
+		     value, kind, owner, at);
+}
+
+/* The stored form of obj's string member key, or NULL when it is absent. */
+static char *member_take(struct reader *r, json_t *obj, const char *key,
+			 enum entry_kind kind)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	const char *why;
+
+	return s ? entry_convert(r, kind, s, &why) : NULL;
+}
+
+/* Appends the stored form of each string of obj's array member key. */
+static void members_take(struct reader *r, json_t *obj, const char *key,
+			 enum entry_kind kind, struct strv *out)
+{
+	json_t *list = json_object_get(obj, key), *item;
+	size_t i;
+
+	json_array_foreach(list, i, item) {
+		const char *why;
+		char *e = entry_convert(r, kind, json_string_value(item), &why);
+
+		if (e)
+			strv_push_owned(out, e);
+	}
+}
+
+/* An array member, when given, must not be empty: that would mean "any". */
+static bool member_list_given_empty(struct reader *r, const char *path,
+				    json_t *obj, const char *key)
+{
+	json_t *list = json_object_get(obj, key);
+	_cleanup_free_ char *p = NULL;
+
+	if (!list || json_array_size(list) > 0)
+		return false;
+	p = path_child(path, key);
+	reader_error(r, p, "must not be empty; leave the key out instead");
+	return true;
+}
+
+static ssize_t credential_find(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_credentials; i++)
+		if (streq(p->credentials[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * A name for a credential that srt's settings leave unnamed: base with
+ * every character outside the name alphabet replaced by '_', then "-2",
+ * "-3" and so on while the name is taken.
+ */
+static char *name_derive(const struct policy *p, const char *base)
+{
+	char stem[NAME_MAX_CHARS - 3 + 1]; /* room for "-" and two digits */
+	size_t n;
+	char *name;
+
+	for (n = 0; base[n] && n < sizeof(stem) - 1; n++)
+		stem[n] = name_char(base[n]) ? base[n] : '_';
+	stem[n] = '\0';
+	name = xstrdup(n ? stem : "credential");
+	for (unsigned int i = 2; credential_find(p, name) >= 0; i++) {
+		free(name);
+		name = xasprintf("%s-%u", n ? stem : "credential", i);
+	}
+	return name;
+}
+
+/*
+ * Checks c against what is merged already: a credential's name, the
+ * variable and the file that show its placeholder each belong to one
+ * credential, and a variable to a credential or a route. env_key and
+ * file_key name the members that messages point at.
+ */
+static bool credential_fits(struct reader *r, const char *path,
+			    const struct policy_credential *c,
+			    const char *env_key, const char *file_key)
+{
+	const struct policy *p = r->m->p;
+	bool fits = true;
+
+	if (p->n_credentials >= POLICY_CREDENTIALS_MAX) {
+		reader_error(r, path, "more than %d credentials",
+			     POLICY_CREDENTIALS_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < p->n_credentials; i++) {
+		const struct policy_credential *o = &p->credentials[i];
+		const struct policy_origin *at = &r->m->cred_origins[i];
+
+		if (streq(o->name, c->name)) {
+			reader_taken(r, path, "name", c->name, "credential",
+				     o->name, at);
+			fits = false;
+		}
+		if (c->env && o->env && streq(c->env, o->env)) {
+			reader_taken(r, path, env_key, c->env, "credential",
+				     o->name, at);
+			fits = false;
+		}
+		if (c->file && o->file && streq(c->file, o->file)) {
+			reader_taken(r, path, file_key, c->file, "credential",
+				     o->name, at);
+			fits = false;
+		}
+	}
+	for (size_t i = 0; c->env && i < p->n_routes; i++) {
+		if (!p->routes[i].env || !streq(c->env, p->routes[i].env))
+			continue;
+		reader_taken(r, path, env_key, c->env, "route",
+			     p->routes[i].name, &r->m->route_origins[i]);
+		fits = false;
+	}
+	return fits;
+}
+
+/*
+ * Merges c, or drops it when it does not fit. Its source file and its
+ * placeholder file join the masks, so that a sandbox which shows no
+ * placeholder there still never shows the real value.
+ */
+static void credential_add(struct reader *r, const char *path,
+			   struct policy_credential *c, const char *env_key,
+			   const char *file_key)
+{
+	struct policy *p = r->m->p;
+	struct policy_origin o;
+
+	if (!credential_fits(r, path, c, env_key, file_key)) {
+		policy_credential_clear(c);
+		return;
+	}
+	if (c->source == POLICY_CRED_FROM_FILE)
+		strv_push_unique(&p->mask, c->from);
+	if (c->file)
+		strv_push_unique(&p->mask, c->file);
+	o = reader_origin(r, path);
+	policy_credential_append(r->m, c, &o);
+}
+
+/*
+ * An srt entry with mode "mask": a placeholder, skipped when its source
+ * is missing (as srt does), bound to injectHosts or else to every allowed
+ * host. key names the member that messages about it point at.
+ */
+static void srt_mask_add(struct reader *r, const char *path, json_t *v,
+			 struct policy_credential *c, const char *base,
+			 const char *key)
+{
+	c->name = name_derive(r->m->p, base);
+	c->use = POLICY_CRED_PLACEHOLDER;
+	c->optional = true;
+	members_take(r, v, "injectHosts", ENTRY_ALLOW_DOMAIN, &c->hosts);
+	credential_add(r, path, c, key, key);
+}
+
+/*
+ * srt's credential files: "deny" masks the file (it appears empty);
+ * "mask" shows a placeholder in it, and the gateway puts the real content
+ * back in requests to injectHosts.
+ */
+static void apply_credential_file(struct reader *r, const char *path,
+				  const char *name, json_t *v)
+{
+	const char *mode = json_string_value(json_object_get(v, "mode"));
+	_cleanup_free_ char *file = member_take(r, v, "path", ENTRY_PATH);
+	struct policy_credential c = { .source = POLICY_CRED_FROM_FILE };
+	const char *slash;
+
+	if (!file || !mode)
+		return;
+	if (streq(mode, "deny")) {
+		strv_push_unique(&r->m->p->mask, file);
+		return;
+	}
+	slash = strrchr(file, '/');
+	c.from = xstrdup(file);
+	c.file = xstrdup(file);
+	srt_mask_add(r, path, v, &c, slash ? slash + 1 : file, "path");
+}
+
+/*
+ * srt's credential variables: "deny" keeps the variable out of the
+ * sandbox; "mask" sets it inside to a placeholder.
+ */
+static void apply_credential_env(struct reader *r, const char *path,
+				 const char *name, json_t *v)
+{
+	const char *var = json_string_value(json_object_get(v, "name"));
+	const char *mode = json_string_value(json_object_get(v, "mode"));
+	struct policy_credential c = { .source = POLICY_CRED_FROM_ENV };
+
+	if (!var || !mode)
+		return;
+	if (streq(mode, "deny")) {
+		strv_push_unique(&r->m->p->deny_env, var);
+		return;
+	}
+	c.from = xstrdup(var);
+	c.env = xstrdup(var);
+	srt_mask_add(r, path, v, &c, var, "name");
+}
+
+/* credentials.secrets[].from, .optional and .hosts */
+static int secret_source(struct reader *r, const char *path, json_t *v,
+			 struct policy_credential *c)
+{
+	json_t *from = json_object_get(v, "from");
+	_cleanup_free_ char *from_path = path_child(path, "from");
+	_cleanup_free_ char *hosts_path = path_child(path, "hosts");
+
+	if (json_object_size(from) != 1) {
+		reader_error(r, from_path, "expected exactly one of \"env\", "
+			     "\"file\" or \"command\"");
+		return -EINVAL;
+	}
+	c->name = member_take(r, v, "name", ENTRY_NAME);
+	c->optional = json_is_true(json_object_get(v, "optional"));
+	if (json_object_get(from, "env")) {
+		c->source = POLICY_CRED_FROM_ENV;
+		c->from = member_take(r, from, "env", ENTRY_ENV_NAME);
+	} else if (json_object_get(from, "file")) {
+		c->source = POLICY_CRED_FROM_FILE;
+		c->from = member_take(r, from, "file", ENTRY_PATH);
+	} else {
+		c->source = POLICY_CRED_FROM_COMMAND;
+		members_take(r, from, "command", ENTRY_ANY, &c->command);
+	}
+	if (c->source == POLICY_CRED_FROM_COMMAND &&
+	    (c->command.len == 0 || !*c->command.items[0])) {
+		_cleanup_free_ char *p = path_child(from_path, "command");
+
+		reader_error(r, p, "expected the program, then its arguments");
+		return -EINVAL;
+	}
+	members_take(r, v, "hosts", ENTRY_CRED_HOST, &c->hosts);
+	if (c->hosts.len == 0) {
+		reader_error(r, hosts_path, "name at least one host the "
+			     "credential may go to");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Refuses the members that belong to the other use. */
+static int secret_refuse_keys(struct reader *r, const char *path, json_t *v,
+			      const char *const *keys, const char *use)
+{
+	int ret = 0;
+
+	for (size_t i = 0; keys[i]; i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (!json_object_get(v, keys[i]))
+			continue;
+		p = path_child(path, keys[i]);
+		reader_error(r, p, "goes only with \"use\": \"%s\"", use);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+static enum policy_inject_scheme scheme_of(const char *scheme,
+					   const char *header)
+{
+	if (!scheme)
+		return strcasecmp(header, "Authorization") == 0 ?
+			       POLICY_INJECT_BEARER : POLICY_INJECT_RAW;
+	if (streq(scheme, "bearer"))
+		return POLICY_INJECT_BEARER;
+	if (streq(scheme, "basic"))
+		return POLICY_INJECT_BASIC;
+	return POLICY_INJECT_RAW;
+}
+
+/* credentials.secrets[].use and the members that go with it */
+static int secret_use(struct reader *r, const char *path, json_t *v,
+		      struct policy_credential *c)
+{
+	static const char *const placeholder_keys[] = {
+		"env", "file", "body", NULL,
+	};
+	static const char *const inject_keys[] = { "header", "scheme", NULL };
+	const char *use = json_string_value(json_object_get(v, "use"));
+
+	if (use && streq(use, "inject")) {
+		c->use = POLICY_CRED_INJECT;
+		if (secret_refuse_keys(r, path, v, placeholder_keys,
+				       "placeholder") < 0)
+			return -EINVAL;
+		c->header = member_take(r, v, "header", ENTRY_HEADER);
+		if (!c->header)
+			c->header = xstrdup("Authorization");
+		c->scheme = scheme_of(json_string_value(json_object_get(
+					      v, "scheme")), c->header);
+		return 0;
+	}
+
+	c->use = POLICY_CRED_PLACEHOLDER;
+	if (secret_refuse_keys(r, path, v, inject_keys, "inject") < 0)
+		return -EINVAL;
+	c->env = member_take(r, v, "env", ENTRY_ENV_NAME);
+	if (!c->env && c->source == POLICY_CRED_FROM_ENV)
+		c->env = xstrdup(c->from);
+	c->file = member_take(r, v, "file", ENTRY_PATH);
+	c->body = json_is_true(json_object_get(v, "body"));
+	if (!c->env && !c->file) {
+		reader_error(r, path, "a placeholder needs \"env\" or "
+			     "\"file\": where the command finds it");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* credentials.secrets[]: airlock's own credentials. */
+static void apply_secret(struct reader *r, const char *path,
+			 const char *name, json_t *v)
+{
+	struct policy_credential c = { 0 };
+
+	if (secret_source(r, path, v, &c) < 0 ||
+	    secret_use(r, path, v, &c) < 0) {
+		policy_credential_clear(&c);
+		return;
+	}
+	credential_add(r, path, &c, "env", "file");
+}
+
+/* network.requestRules[] */
+static void apply_request_rule(struct reader *r, const char *path,
+			       const char *name, json_t *v)
+{
+	struct policy *p = r->m->p;
+	struct policy_request_rule *rule;
+
+	if (member_list_given_empty(r, path, v, "methods") ||
+	    member_list_given_empty(r, path, v, "paths"))
+		return;
+	p->request_rules = xreallocarray(p->request_rules,
+					 p->n_request_rules + 1,
+					 sizeof(*p->request_rules));
+	rule = &p->request_rules[p->n_request_rules++];
+	*rule = (struct policy_request_rule){
+		.host = member_take(r, v, "host", ENTRY_ALLOW_DOMAIN),
+		.reason = member_take(r, v, "reason", ENTRY_NONEMPTY),
+	};
+	members_take(r, v, "methods", ENTRY_METHOD, &rule->methods);
+	members_take(r, v, "paths", ENTRY_URL_PATH, &rule->paths);
+}
+
+/*
+ * Checks rt against the routes and credentials merged already. A port
+ * written in a later file is checked against the defaults when every
+ * source is read (policy.c).
+ */
+static bool route_fits(struct reader *r, const char *path,
+		       const struct policy_route *rt)
+{
+	const struct policy *p = r->m->p;
+	char port[8];
+	bool fits = true;
+
+	if (p->n_routes >= POLICY_ROUTES_MAX) {
+		reader_error(r, path, "more than %d routes", POLICY_ROUTES_MAX);
+		return false;
+	}
+	snprintf(port, sizeof(port), "%u", rt->port);
+	for (size_t i = 0; i < p->n_routes; i++) {
+		const struct policy_route *o = &p->routes[i];
+		const struct policy_origin *at = &r->m->route_origins[i];
+
+		if (streq(o->name, rt->name)) {
+			reader_taken(r, path, "name", rt->name, "route",
+				     o->name, at);
+			fits = false;
+		}
+		if (rt->port && o->port == rt->port) {
+			reader_taken(r, path, "port", port, "route", o->name,
+				     at);
+			fits = false;
+		}
+		if (rt->env && o->env && streq(rt->env, o->env)) {
+			reader_taken(r, path, "env", rt->env, "route", o->name,
+				     at);
+			fits = false;
+		}
+	}
+	for (size_t i = 0; rt->env && i < p->n_credentials; i++) {
+		if (!p->credentials[i].env ||
+		    !streq(rt->env, p->credentials[i].env))
+			continue;
+		reader_taken(r, path, "env", rt->env, "credential",
+			     p->credentials[i].name, &r->m->cred_origins[i]);
+		fits = false;
+	}
+	return fits;
+}
+
+/* network.routes[] */
+static void apply_route(struct reader *r, const char *path, const char *name,
+			json_t *v)
+{
+	json_t *port = json_object_get(v, "port");
+	struct policy_route rt = {
+		.name = member_take(r, v, "name", ENTRY_NAME),
+		.upstream = member_take(r, v, "upstream", ENTRY_UPSTREAM),
+		.env = member_take(r, v, "env", ENTRY_ENV_NAME),
+	};
+	struct policy_origin o;
+	long long n = 0;
+
+	if (port && whole_read(port, 1, 65535, &n) == 0 &&
+	    policy_route_port_reserved((unsigned int)n)) {
+		_cleanup_free_ char *p = path_child(path, "port");
+
+		reader_error(r, p, "port %lld is one of the gateway's own "
+			     "(53, 80, 443, 1080, 3128)", n);
+		policy_route_clear(&rt);
+		return;
+	}
+	rt.port = (uint16_t)n;
+	if (!route_fits(r, path, &rt)) {
+		policy_route_clear(&rt);
+		return;
+	}
+	o = reader_origin(r, path);
+	policy_route_append(r->m, &rt, &o);
+}
+
+/* network.tlsTerminate: the CA's certificate and key go together. */
+static void apply_tls_terminate(struct reader *r, const char *path,
+				const char *name, json_t *v)
+{
+	struct policy *p = r->m->p;
+	char *cert = member_take(r, v, "caCertPath", ENTRY_PATH);
+	char *key = member_take(r, v, "caKeyPath", ENTRY_PATH);
+
+	if (!cert != !key) {
+		reader_error(r, path, "caCertPath and caKeyPath go together: "
+			     "give both or neither");
+		free(cert);
+		free(key);
+		return;
+	}
+	if (!cert)
+		return;
+	free(p->tls_ca_cert);
+	free(p->tls_ca_key);
+	p->tls_ca_cert = cert;
+	p->tls_ca_key = key;
+}
+
 /* ---- the schema ---- */
 
 static const char *const credential_modes[] = { "deny", "mask", NULL };
-static const char *const no_match_actions[] = {
-	"warn", "deny", "error", NULL,
+static const char *const credential_uses[] = { "placeholder", "inject", NULL };
+static const char *const inject_schemes[] = {
+	"bearer", "basic", "raw", NULL,
 };
-static const char *const decoders[] = { "jwt", NULL };
-static const char *const sigv4_policies[] = { "deny", "passthrough", NULL };
 
 static const struct key_spec mitm_proxy_keys[] = {
 	{ .name = "socketPath", .type = KEY_STRING, .required = true,
@@ -299,12 +767,33 @@ static const struct key_spec mitm_proxy_keys[] = {
 };
 
 static const struct key_spec tls_terminate_keys[] = {
-	{ .name = "caCertPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
-	{ .name = "caKeyPath", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = "caCertPath", .type = KEY_STRING, .entry = ENTRY_PATH },
+	{ .name = "caKeyPath", .type = KEY_STRING, .entry = ENTRY_PATH },
 	{ .name = "excludeDomains", .type = KEY_STRINGS,
-	  .entry = ENTRY_ALLOW_DOMAIN },
+	  .entry = ENTRY_ALLOW_DOMAIN, FIELD(tls_exclude) },
 	{ .name = "extraCaCertPaths", .type = KEY_STRINGS,
-	  .entry = ENTRY_NONEMPTY },
+	  .entry = ENTRY_PATH, FIELD(tls_extra_ca) },
+	{ .name = "upstreamCaCertPaths", .type = KEY_STRINGS,
+	  .entry = ENTRY_PATH, FIELD(upstream_ca) },
+	{ .name = NULL },
+};
+
+static const struct key_spec request_rule_keys[] = {
+	{ .name = "host", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = "methods", .type = KEY_STRINGS, .entry = ENTRY_METHOD },
+	{ .name = "paths", .type = KEY_STRINGS, .entry = ENTRY_URL_PATH },
+	{ .name = "reason", .type = KEY_STRING, .entry = ENTRY_NONEMPTY },
+	{ .name = NULL },
+};
+
+static const struct key_spec route_keys[] = {
+	{ .name = "name", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_NAME },
+	{ .name = "upstream", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_UPSTREAM },
+	{ .name = "env", .type = KEY_STRING, .entry = ENTRY_ENV_NAME },
+	{ .name = "port", .type = KEY_WHOLE, .min = 1, .max = 65535 },
 	{ .name = NULL },
 };
 
@@ -339,7 +828,11 @@ static const struct key_spec network_keys[] = {
 	{ .name = "mitmProxy", .type = KEY_OBJECT, .fields = mitm_proxy_keys },
 	{ .name = "filterRequest", .type = KEY_API_ONLY },
 	{ .name = "tlsTerminate", .type = KEY_OBJECT,
-	  .fields = tls_terminate_keys },
+	  .fields = tls_terminate_keys, .apply = apply_tls_terminate },
+	{ .name = "requestRules", .type = KEY_OBJECTS,
+	  .fields = request_rule_keys, .apply = apply_request_rule },
+	{ .name = "routes", .type = KEY_OBJECTS, .fields = route_keys,
+	  .apply = apply_route },
 	{ .name = "parentProxy", .type = KEY_OBJECT,
 	  .fields = parent_proxy_keys },
 	{ .name = "hosts", .type = KEY_ADDR_MAP, .apply = apply_host },
@@ -376,19 +869,28 @@ static const struct key_spec filesystem_keys[] = {
 	{ .name = NULL },
 };
 
+/*
+ * LIMITATION: srt's structured masking (a placeholder for part of a value
+ * or file: a regex capture, a JWT's claims, an AWS key pair re-signed) is
+ * not supported. Its keys are refused, so that settings relying on it
+ * fail rather than leave the rest of a secret readable.
+ */
+#define STRUCTURED_KEYS                                                  \
+	{ .name = "extract", .type = KEY_STRUCTURED },                   \
+	{ .name = "onExtractNoMatch", .type = KEY_STRUCTURED },          \
+	{ .name = "decode", .type = KEY_STRUCTURED },                    \
+	{ .name = "maskClaims", .type = KEY_STRUCTURED },                \
+	{ .name = "scanVerbatim", .type = KEY_STRUCTURED }
+
 static const struct key_spec credential_file_keys[] = {
 	{ .name = "path", .type = KEY_STRING, .required = true,
 	  .entry = ENTRY_NONEMPTY },
 	{ .name = "mode", .type = KEY_ENUM, .required = true,
 	  .choices = credential_modes },
-	{ .name = "extract", .type = KEY_STRING },
-	{ .name = "onExtractNoMatch", .type = KEY_ENUM,
-	  .choices = no_match_actions },
-	{ .name = "decode", .type = KEY_ENUM, .choices = decoders },
-	{ .name = "maskClaims", .type = KEY_STRINGS, .entry = ENTRY_NONEMPTY },
-	{ .name = "maskDuplicates", .type = KEY_BOOL },
 	{ .name = "injectHosts", .type = KEY_STRINGS,
 	  .entry = ENTRY_ALLOW_DOMAIN },
+	{ .name = "maskDuplicates", .type = KEY_STRUCTURED },
+	STRUCTURED_KEYS,
 	{ .name = NULL },
 };
 
@@ -397,30 +899,33 @@ static const struct key_spec credential_env_keys[] = {
 	  .entry = ENTRY_ENV_NAME },
 	{ .name = "mode", .type = KEY_ENUM, .required = true,
 	  .choices = credential_modes },
-	{ .name = "extract", .type = KEY_STRING },
-	{ .name = "onExtractNoMatch", .type = KEY_ENUM,
-	  .choices = no_match_actions },
-	{ .name = "decode", .type = KEY_ENUM, .choices = decoders },
-	{ .name = "maskClaims", .type = KEY_STRINGS, .entry = ENTRY_NONEMPTY },
 	{ .name = "injectHosts", .type = KEY_STRINGS,
 	  .entry = ENTRY_ALLOW_DOMAIN },
+	STRUCTURED_KEYS,
 	{ .name = NULL },
 };
 
-static const struct key_spec aws_pair_keys[] = {
-	{ .name = "accessKeyIdVar", .type = KEY_STRING, .required = true,
-	  .entry = ENTRY_ENV_NAME },
-	{ .name = "secretAccessKeyVar", .type = KEY_STRING, .required = true,
-	  .entry = ENTRY_ENV_NAME },
-	{ .name = "sessionTokenVar", .type = KEY_STRING,
-	  .entry = ENTRY_ENV_NAME },
+static const struct key_spec secret_from_keys[] = {
+	{ .name = "env", .type = KEY_STRING, .entry = ENTRY_ENV_NAME },
+	{ .name = "file", .type = KEY_STRING, .entry = ENTRY_PATH },
+	{ .name = "command", .type = KEY_STRINGS, .entry = ENTRY_ANY },
 	{ .name = NULL },
 };
 
-static const struct key_spec sigv4_keys[] = {
-	{ .name = "streaming", .type = KEY_ENUM, .choices = sigv4_policies },
-	{ .name = "presigned", .type = KEY_ENUM, .choices = sigv4_policies },
-	{ .name = "sigv4a", .type = KEY_ENUM, .choices = sigv4_policies },
+static const struct key_spec secret_keys[] = {
+	{ .name = "name", .type = KEY_STRING, .required = true,
+	  .entry = ENTRY_NAME },
+	{ .name = "from", .type = KEY_OBJECT, .required = true,
+	  .fields = secret_from_keys },
+	{ .name = "optional", .type = KEY_BOOL },
+	{ .name = "hosts", .type = KEY_STRINGS, .required = true,
+	  .entry = ENTRY_CRED_HOST },
+	{ .name = "use", .type = KEY_ENUM, .choices = credential_uses },
+	{ .name = "env", .type = KEY_STRING, .entry = ENTRY_ENV_NAME },
+	{ .name = "file", .type = KEY_STRING, .entry = ENTRY_PATH },
+	{ .name = "body", .type = KEY_BOOL },
+	{ .name = "header", .type = KEY_STRING, .entry = ENTRY_HEADER },
+	{ .name = "scheme", .type = KEY_ENUM, .choices = inject_schemes },
 	{ .name = NULL },
 };
 
@@ -429,9 +934,13 @@ static const struct key_spec credentials_keys[] = {
 	  .apply = apply_credential_file },
 	{ .name = "envVars", .type = KEY_OBJECTS,
 	  .fields = credential_env_keys, .apply = apply_credential_env },
-	{ .name = "allowPlaintextInject", .type = KEY_BOOL },
-	{ .name = "awsPairs", .type = KEY_OBJECTS, .fields = aws_pair_keys },
-	{ .name = "sigv4", .type = KEY_OBJECT, .fields = sigv4_keys },
+	{ .name = "secrets", .type = KEY_OBJECTS, .fields = secret_keys,
+	  .apply = apply_secret },
+	{ .name = "allowPlaintextInject", .type = KEY_BOOL,
+	  FIELD(allow_plaintext_inject) },
+	{ .name = "awsPairs", .type = KEY_STRUCTURED },
+	{ .name = "sigv4", .type = KEY_STRUCTURED },
+	{ .name = "scanVerbatim", .type = KEY_STRUCTURED },
 	{ .name = NULL },
 };
 
@@ -612,6 +1121,157 @@ static const char *proxy_url_check(const char *s)
 	return NULL;
 }
 
+/* Credential and route names: [A-Za-z0-9._-], 1 to NAME_MAX_CHARS. */
+static bool name_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static const char *name_check(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_CHARS)
+		return "a name has 1 to 64 characters";
+	for (; *s; s++)
+		if (!name_char(*s))
+			return "a name has only letters, digits, '.', '_' "
+			       "and '-'";
+	return NULL;
+}
+
+/* An HTTP token (RFC 9110): method and header names. */
+static bool token_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+/* A method of network.requestRules, stored in upper case. */
+static char *method_convert(const char *s, const char **why)
+{
+	char *out;
+
+	*why = "not an HTTP method name";
+	if (!token_valid(s))
+		return NULL;
+	out = xstrdup(s);
+	for (char *c = out; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	return out;
+}
+
+/*
+ * An injected header's name. Headers that frame the request or describe
+ * the connection are the gateway's own to write.
+ */
+static const char *header_check(const char *s)
+{
+	static const char *const framing[] = {
+		"Host", "Content-Length", "Transfer-Encoding", "Connection",
+		"Keep-Alive", "TE", "Trailer", "Upgrade", NULL,
+	};
+
+	if (!token_valid(s))
+		return "not a valid header name";
+	if (strncasecmp(s, "Proxy-", 6) == 0)
+		return "a Proxy- header never reaches the server";
+	for (size_t i = 0; framing[i]; i++)
+		if (strcasecmp(s, framing[i]) == 0)
+			return "the gateway writes this header itself; a "
+			       "credential cannot go in it";
+	return NULL;
+}
+
+/*
+ * A path prefix, compared with request paths as the client wrote them:
+ * so it must be in the form a request uses, and mean one thing.
+ */
+static const char *url_path_check(const char *s)
+{
+	if (s[0] != '/')
+		return "a path must start with '/'";
+	if (strstr(s, "..") || strstr(s, "//"))
+		return "a path must not contain \"..\" or \"//\"";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c >= 0x7f)
+			return "a path must be printable ASCII without blanks";
+		if (c == '%' || c == '?' || c == '#')
+			return "a path must not contain '%', '?' or '#'";
+	}
+	return NULL;
+}
+
+/* credentials.secrets[].hosts: "HOST[:PORT][/PATH]" */
+static const char *cred_host_check(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	_cleanup_free_ char *host = NULL;
+	const char *why;
+
+	if (!slash || strstr(s, "://"))
+		return domain_check(s, false);
+	host = xstrndup(s, (size_t)(slash - s));
+	why = domain_check(host, false);
+	return why ? why : url_path_check(slash);
+}
+
+/*
+ * network.routes[].upstream: "https://HOST[:PORT][/PATH]", stored with
+ * the host canonical and without a trailing '/'.
+ */
+static char *upstream_convert(const char *s, const char **why)
+{
+	_cleanup_free_ char *hostport = NULL, *base = NULL;
+	const char *rest, *slash;
+	struct host_pattern pat;
+	char port[8] = "";
+	bool v6;
+	size_t n;
+
+	*why = "expected \"https://HOST[:PORT][/PATH]\"";
+	if (strncmp(s, "https://", strlen("https://")) != 0)
+		return NULL;
+	rest = s + strlen("https://");
+	slash = strchr(rest, '/');
+	n = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (n == 0)
+		return NULL;
+	hostport = xstrndup(rest, n);
+	if (host_pattern_parse(hostport, false, &pat, why) < 0) {
+		if (!*why)
+			*why = "not a valid host";
+		return NULL;
+	}
+	if (pat.kind != HOST_PATTERN_EXACT) {
+		*why = "an upstream is one host, not a pattern";
+		return NULL;
+	}
+	base = xstrdup(slash ? slash : "");
+	*why = *base ? url_path_check(base) : NULL;
+	if (*why)
+		return NULL;
+
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+	if (pat.port)
+		snprintf(port, sizeof(port), ":%u", pat.port);
+	v6 = pat.host.kind == HOST_IPV6;
+	return xasprintf("https://%s%s%s%s%s", v6 ? "[" : "", pat.host.text,
+			 v6 ? "]" : "", port, base);
+}
+
 /*
  * Write rules bind whole trees, so a pattern for everything beneath a
  * folder (the folder, then slash-star-star) means the folder itself, as
@@ -664,6 +1324,22 @@ static char *entry_convert(struct reader *r, enum entry_kind kind,
 	case ENTRY_PROXY_URL:
 		*why = proxy_url_check(s);
 		return *why ? NULL : xstrdup(s);
+	case ENTRY_NAME:
+		*why = name_check(s);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_CRED_HOST:
+		*why = cred_host_check(s);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_URL_PATH:
+		*why = url_path_check(s);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_METHOD:
+		return method_convert(s, why);
+	case ENTRY_HEADER:
+		*why = header_check(s);
+		return *why ? NULL : xstrdup(s);
+	case ENTRY_UPSTREAM:
+		return upstream_convert(s, why);
 	}
 	*why = "unsupported entry";
 	return NULL;
@@ -885,11 +1561,15 @@ static void check_strings(struct reader *r, const struct key_spec *k,
 static void check_object(struct reader *r, const struct key_spec *k,
 			 json_t *v, const char *path)
 {
+	size_t before = r->m->errs->len;
+
 	if (!json_is_object(v)) {
 		reader_error(r, path, "expected an object");
 		return;
 	}
 	check_members(r, k->fields, v, path);
+	if (k->apply && r->m->errs->len == before)
+		k->apply(r, path, NULL, v);
 }
 
 static void check_objects(struct reader *r, const struct key_spec *k,
@@ -1043,6 +1723,11 @@ static void check_value(struct reader *r, const struct key_spec *k,
 	case KEY_API_ONLY:
 		reader_error(r, path, "srt takes this from its library API "
 			     "only; it cannot be set in a settings file");
+		break;
+	case KEY_STRUCTURED:
+		reader_error(r, path, "\"%s\" is part of srt's structured "
+			     "masking, which airlock does not support yet; "
+			     "mask the whole value or file instead", k->name);
 		break;
 	}
 }

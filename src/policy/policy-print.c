@@ -7,7 +7,8 @@
  *
  * Runs in the unprivileged parent. The values of env.set entries whose
  * names look secret are replaced by a placeholder: this output ends up in
- * terminals, logs and bug reports.
+ * terminals, logs and bug reports. Credentials appear as their sources
+ * only; the policy never holds a credential's value.
  */
 #include "config.h"
 
@@ -97,6 +98,60 @@ static json_t *hosts_new(const struct policy *p)
 	return o;
 }
 
+static json_t *request_rules_new(const struct policy *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n_request_rules; i++) {
+		const struct policy_request_rule *r = &p->request_rules[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "host", text_new(r->host));
+		if (r->methods.len)
+			json_object_set_new(o, "methods",
+					    list_new(&r->methods));
+		if (r->paths.len)
+			json_object_set_new(o, "paths", list_new(&r->paths));
+		if (r->reason)
+			json_object_set_new(o, "reason", text_new(r->reason));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *routes_new(const struct policy *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->n_routes; i++) {
+		const struct policy_route *rt = &p->routes[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", text_new(rt->name));
+		json_object_set_new(o, "upstream", text_new(rt->upstream));
+		if (rt->env)
+			json_object_set_new(o, "env", text_new(rt->env));
+		json_object_set_new(o, "port", json_integer(rt->port));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *tls_terminate_new(const struct policy *p)
+{
+	json_t *o = json_object();
+
+	if (p->tls_ca_cert) {
+		json_object_set_new(o, "caCertPath", text_new(p->tls_ca_cert));
+		json_object_set_new(o, "caKeyPath", text_new(p->tls_ca_key));
+	}
+	json_object_set_new(o, "excludeDomains", list_new(&p->tls_exclude));
+	json_object_set_new(o, "extraCaCertPaths", list_new(&p->tls_extra_ca));
+	json_object_set_new(o, "upstreamCaCertPaths",
+			    list_new(&p->upstream_ca));
+	return o;
+}
+
 static json_t *network_new(const struct policy *p)
 {
 	json_t *o = json_object();
@@ -120,6 +175,73 @@ static json_t *network_new(const struct policy *p)
 	if (p->parent_proxy)
 		json_object_set_new(o, "parentProxy",
 				    json_pack("{ss}", "https", p->parent_proxy));
+	json_object_set_new(o, "requestRules", request_rules_new(p));
+	json_object_set_new(o, "routes", routes_new(p));
+	json_object_set_new(o, "tlsTerminate", tls_terminate_new(p));
+	return o;
+}
+
+static json_t *credential_source_new(const struct policy_credential *c)
+{
+	json_t *o = json_object();
+
+	if (c->source == POLICY_CRED_FROM_COMMAND)
+		json_object_set_new(o, "command", list_new(&c->command));
+	else
+		json_object_set_new(o, c->source == POLICY_CRED_FROM_ENV ?
+					       "env" : "file",
+				    text_new(c->from));
+	return o;
+}
+
+static const char *scheme_name(enum policy_inject_scheme s)
+{
+	switch (s) {
+	case POLICY_INJECT_BEARER:
+		return "bearer";
+	case POLICY_INJECT_BASIC:
+		return "basic";
+	case POLICY_INJECT_RAW:
+		break;
+	}
+	return "raw";
+}
+
+static json_t *credential_new(const struct policy_credential *c)
+{
+	json_t *o = json_object();
+	bool inject = c->use == POLICY_CRED_INJECT;
+
+	json_object_set_new(o, "name", text_new(c->name));
+	json_object_set_new(o, "from", credential_source_new(c));
+	json_object_set_new(o, "optional", json_boolean(c->optional));
+	json_object_set_new(o, "hosts", list_new(&c->hosts));
+	json_object_set_new(o, "use", json_string(inject ? "inject"
+							  : "placeholder"));
+	if (inject) {
+		json_object_set_new(o, "header", text_new(c->header));
+		json_object_set_new(o, "scheme",
+				    json_string(scheme_name(c->scheme)));
+		return o;
+	}
+	if (c->env)
+		json_object_set_new(o, "env", text_new(c->env));
+	if (c->file)
+		json_object_set_new(o, "file", text_new(c->file));
+	json_object_set_new(o, "body", json_boolean(c->body));
+	return o;
+}
+
+static json_t *credentials_new(const struct policy *p)
+{
+	json_t *o = json_object(), *a = json_array();
+
+	for (size_t i = 0; i < p->n_credentials; i++)
+		json_array_append_new(a, credential_new(&p->credentials[i]));
+	json_object_set_new(o, "secrets", a);
+	json_object_set_new(o, "denyEnv", list_new(&p->deny_env));
+	json_object_set_new(o, "allowPlaintextInject",
+			    json_boolean(p->allow_plaintext_inject));
 	return o;
 }
 
@@ -158,6 +280,7 @@ static json_t *policy_to_json(const struct policy *p)
 	json_object_set_new(o, "home", text_new(p->home ? p->home : ""));
 	json_object_set_new(o, "filesystem", filesystem_new(p));
 	json_object_set_new(o, "network", network_new(p));
+	json_object_set_new(o, "credentials", credentials_new(p));
 	json_object_set_new(o, "env", env_new(p));
 	json_object_set_new(o, "limits", limits_new(&p->limits));
 	if (p->audit_file)
@@ -190,6 +313,7 @@ char *policy_network_settings(const struct policy *p)
 	json_object_del(net, "allowAllUnixSockets");
 	json_object_del(net, "allowLocalBinding");
 	json_object_del(net, "parentProxy"); /* the service's own applies */
+	json_object_del(net, "tlsTerminate"); /* so does its CA */
 	json_object_set_new(top, "network", net);
 	text = json_dumps(top, JSON_COMPACT);
 	json_decref(top);

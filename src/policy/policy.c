@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Loading the effective policy: find the workspace and the home folder,
- * start from a built-in profile, merge the settings files in order, and
- * resolve every path against those two folders. Also the error list that
- * the load fills and its printing.
+ * start from a built-in profile, merge the settings files in order,
+ * resolve every path against those two folders, and check what spans
+ * sources (route ports, variables claimed twice). Also the error list
+ * that the load fills and its printing.
  *
  * Runs in the unprivileged parent before anything is set up. The files it
  * reads are the user's, but one named on the command line may come from a
@@ -27,6 +28,7 @@
 #include "common/path.h"
 #include "common/strv.h"
 #include "common/util.h"
+#include "gateway/host.h"
 #include "policy/policy-internal.h"
 
 /* Limits every built-in profile starts from. */
@@ -35,6 +37,12 @@
 
 /* Keys longer than this get no suggestion (the work is quadratic). */
 #define SUGGEST_MAX_CHARS 128
+
+/* A route without a port listens on this plus its index, or the next free. */
+#define ROUTE_PORT_BASE 3300
+
+/* Room for "profile NAME" in messages about a profile's own settings. */
+#define PROFILE_SOURCE_MAX_BYTES 64
 
 /* The user's settings files, relative to the home folder, first found wins. */
 static const char *const user_settings_files[] = {
@@ -46,14 +54,25 @@ static const char *const user_settings_files[] = {
 struct profile {
 	const char *name;
 	bool workspace_writable;
+	const char *settings; /* merged after the shared base, or NULL */
 };
 
 static const struct profile profiles[] = {
 	{ .name = "workspace", .workspace_writable = true },
 	{ .name = "readonly", .workspace_writable = false },
+	{ .name = "claude-code", .workspace_writable = true,
+	  .settings = policy_claude_code_settings },
 };
 
-static const char *const profile_names[] = { "workspace", "readonly", NULL };
+static const char *const profile_names[] = {
+	"workspace", "readonly", "claude-code", NULL,
+};
+
+/*
+ * Ports of the gateway's other listeners inside the sandbox: DNS, the
+ * transparent capture of web traffic, SOCKS5 and the HTTP proxy.
+ */
+static const uint16_t route_reserved_ports[] = { 53, 80, 443, 1080, 3128 };
 
 /* ---- errors ---- */
 
@@ -100,6 +119,47 @@ bool policy_errors_full(const struct policy_errors *errs)
 bool policy_merge_failed(const struct policy_merge *m)
 {
 	return m->errs->len > m->errs_start;
+}
+
+void policy_error_at(struct policy_errors *errs, const struct policy_origin *o,
+		     const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	policy_error_add(errs, o->file, o->line, o->column, o->key, "%s",
+			 msg ? msg : "invalid value");
+}
+
+char *policy_origin_text(const struct policy_origin *o)
+{
+	if (o->line > 0 && o->column > 0)
+		return xasprintf("%s:%d:%d", o->file, o->line, o->column);
+	if (o->line > 0)
+		return xasprintf("%s:%d", o->file, o->line);
+	return xstrdup(o->file);
+}
+
+static void origins_free(struct policy_origin **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((*v)[i].file);
+		free((*v)[i].key);
+	}
+	free(*v);
+	*v = NULL;
+}
+
+static void origin_push(struct policy_origin **v, size_t n,
+			struct policy_origin *o)
+{
+	*v = xreallocarray(*v, n + 1, sizeof(**v));
+	(*v)[n] = *o;
+	*o = (struct policy_origin){ 0 };
 }
 
 /* Copies s with control and non-ASCII bytes escaped, for a terminal. */
@@ -269,6 +329,69 @@ static void env_vars_free(struct policy_env_var **vars, size_t *n)
 	*n = 0;
 }
 
+/* ---- credentials and routes ---- */
+
+void policy_credential_clear(struct policy_credential *c)
+{
+	free(c->name);
+	free(c->from);
+	strv_clear(&c->command);
+	strv_clear(&c->hosts);
+	free(c->env);
+	free(c->file);
+	free(c->header);
+	*c = (struct policy_credential){ 0 };
+}
+
+void policy_route_clear(struct policy_route *rt)
+{
+	free(rt->name);
+	free(rt->env);
+	free(rt->upstream);
+	*rt = (struct policy_route){ 0 };
+}
+
+static void request_rule_clear(struct policy_request_rule *r)
+{
+	free(r->host);
+	strv_clear(&r->methods);
+	strv_clear(&r->paths);
+	free(r->reason);
+}
+
+void policy_credential_append(struct policy_merge *m,
+			      struct policy_credential *c,
+			      struct policy_origin *o)
+{
+	struct policy *p = m->p;
+
+	origin_push(&m->cred_origins, p->n_credentials, o);
+	p->credentials = xreallocarray(p->credentials, p->n_credentials + 1,
+				       sizeof(*p->credentials));
+	p->credentials[p->n_credentials++] = *c;
+	*c = (struct policy_credential){ 0 };
+}
+
+void policy_route_append(struct policy_merge *m, struct policy_route *rt,
+			 struct policy_origin *o)
+{
+	struct policy *p = m->p;
+
+	origin_push(&m->route_origins, p->n_routes, o);
+	p->routes = xreallocarray(p->routes, p->n_routes + 1,
+				  sizeof(*p->routes));
+	p->routes[p->n_routes++] = *rt;
+	*rt = (struct policy_route){ 0 };
+}
+
+bool policy_route_port_reserved(unsigned int port)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(route_reserved_ports); i++)
+		if (route_reserved_ports[i] == port)
+			return true;
+	return false;
+}
+
 /* ---- path resolution ---- */
 
 char *policy_resolve_path(const struct policy *p, const char *entry,
@@ -427,16 +550,22 @@ static const struct profile *profile_find(const char *name)
 static void profile_unknown(struct policy_merge *m, const char *name)
 {
 	const char *near = policy_suggest_key(name, profile_names);
+	char list[128] = "";
 
+	for (size_t i = 0; profile_names[i]; i++) {
+		size_t n = strlen(list);
+
+		snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+			 profile_names[i]);
+	}
 	if (near)
 		policy_error_add(m->errs, NULL, 0, 0, NULL,
 				 "unknown profile \"%s\"; did you mean \"%s\"? "
-				 "(profiles: workspace, readonly)",
-				 name, near);
+				 "(profiles: %s)", name, near, list);
 	else
 		policy_error_add(m->errs, NULL, 0, 0, NULL,
-				 "unknown profile \"%s\" "
-				 "(profiles: workspace, readonly)", name);
+				 "unknown profile \"%s\" (profiles: %s)", name,
+				 list);
 }
 
 static void profile_apply_masks(struct policy *p)
@@ -474,6 +603,13 @@ static int profile_apply(struct policy_merge *m, const char *name)
 		.processes = PROFILE_PROCESSES,
 		.memory_bytes = PROFILE_MEMORY_BYTES,
 	};
+	if (prof->settings) {
+		char source[PROFILE_SOURCE_MAX_BYTES];
+
+		snprintf(source, sizeof(source), "profile %s", prof->name);
+		return policy_json_merge(m, source, prof->settings,
+					 strlen(prof->settings));
+	}
 	return 0;
 }
 
@@ -620,26 +756,125 @@ static int load_begin(struct policy_merge *m,
 	return 0;
 }
 
+static bool env_set_has(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_env_set; i++)
+		if (streq(p->env_set[i].name, name))
+			return true;
+	return false;
+}
+
 /*
- * What holds after every source: a variable srt's credentials.envVars
- * names is never passed, even if env.pass lists it. The sandbox passes
- * only env.pass and a short list of harmless names, so dropping it from
- * env.pass is enough.
+ * A variable that a credential or a route sets inside must not be set by
+ * env.set as well: which of the two the command saw would be a guess.
  */
+static void env_check_claims(struct policy_merge *m)
+{
+	const struct policy *p = m->p;
+
+	for (size_t i = 0; i < p->n_credentials; i++)
+		if (p->credentials[i].env &&
+		    env_set_has(p, p->credentials[i].env))
+			policy_error_at(m->errs, &m->cred_origins[i],
+					"env.set sets %s too, which holds this "
+					"credential's placeholder",
+					p->credentials[i].env);
+	for (size_t i = 0; i < p->n_routes; i++)
+		if (p->routes[i].env && env_set_has(p, p->routes[i].env))
+			policy_error_at(m->errs, &m->route_origins[i],
+					"env.set sets %s too, which holds this "
+					"route's address", p->routes[i].env);
+}
+
+/*
+ * A variable denied, holding a credential's value on the host, or set by
+ * a credential or a route inside is never passed through, even if
+ * env.pass lists it. The sandbox passes only env.pass and a short list of
+ * harmless names, so dropping it from env.pass is enough.
+ */
+static void env_drop_passed(struct policy *p)
+{
+	for (size_t i = 0; i < p->deny_env.len; i++)
+		strv_remove(&p->env_pass, p->deny_env.items[i]);
+	for (size_t i = 0; i < p->n_credentials; i++) {
+		const struct policy_credential *c = &p->credentials[i];
+
+		if (c->source == POLICY_CRED_FROM_ENV)
+			strv_remove(&p->env_pass, c->from);
+		if (c->env)
+			strv_remove(&p->env_pass, c->env);
+	}
+	for (size_t i = 0; i < p->n_routes; i++)
+		if (p->routes[i].env)
+			strv_remove(&p->env_pass, p->routes[i].env);
+}
+
+/* True when an allowedDomains entry names port: capture listens there. */
+static bool port_of_allowed_domain(const struct policy *p, unsigned int port)
+{
+	for (size_t i = 0; i < p->allowed_domains.len; i++) {
+		struct host_pattern pat;
+		const char *why;
+
+		if (host_pattern_parse(p->allowed_domains.items[i], false, &pat,
+				       &why) == 0 && pat.port == port)
+			return true;
+	}
+	return false;
+}
+
+static bool port_of_route(const struct policy *p, unsigned int port)
+{
+	for (size_t i = 0; i < p->n_routes; i++)
+		if (p->routes[i].port == port)
+			return true;
+	return false;
+}
+
+/*
+ * Routes get their ports once every source is read: one written in a
+ * later file must not be taken by an earlier route's default.
+ */
+static void routes_finish(struct policy_merge *m)
+{
+	struct policy *p = m->p;
+
+	for (size_t i = 0; i < p->n_routes; i++)
+		if (p->routes[i].port &&
+		    port_of_allowed_domain(p, p->routes[i].port))
+			policy_error_at(m->errs, &m->route_origins[i],
+					"port %u is named in "
+					"network.allowedDomains, where the "
+					"gateway listens already; choose "
+					"another", p->routes[i].port);
+	for (size_t i = 0; i < p->n_routes; i++) {
+		unsigned int port = ROUTE_PORT_BASE + (unsigned int)i;
+
+		if (p->routes[i].port)
+			continue;
+		while (policy_route_port_reserved(port) ||
+		       port_of_route(p, port) ||
+		       port_of_allowed_domain(p, port))
+			port++;
+		p->routes[i].port = (uint16_t)port;
+	}
+}
+
+/* What holds after every source. */
 static void load_finish(struct policy_merge *m)
 {
-	for (size_t i = 0; i < m->env_deny.len; i++)
-		strv_remove(&m->p->env_pass, m->env_deny.items[i]);
+	env_check_claims(m);
+	routes_finish(m);
+	env_drop_passed(m->p);
 }
 
 static int load_end(struct policy_merge *m)
 {
-	bool failed = policy_merge_failed(m);
-
-	if (!failed)
+	if (!policy_merge_failed(m))
 		load_finish(m);
-	strv_clear(&m->env_deny);
-	if (!failed)
+	origins_free(&m->cred_origins, m->p->n_credentials);
+	origins_free(&m->route_origins, m->p->n_routes);
+	if (!policy_merge_failed(m))
 		return 0;
 	policy_free(m->p);
 	return -EINVAL;
@@ -728,6 +963,21 @@ void policy_free(struct policy *p)
 	strv_clear(&p->denied_resolved);
 	free(p->parent_proxy);
 	free(p->audit_file);
+	for (size_t i = 0; i < p->n_credentials; i++)
+		policy_credential_clear(&p->credentials[i]);
+	free(p->credentials);
+	strv_clear(&p->deny_env);
+	for (size_t i = 0; i < p->n_request_rules; i++)
+		request_rule_clear(&p->request_rules[i]);
+	free(p->request_rules);
+	for (size_t i = 0; i < p->n_routes; i++)
+		policy_route_clear(&p->routes[i]);
+	free(p->routes);
+	free(p->tls_ca_cert);
+	free(p->tls_ca_key);
+	strv_clear(&p->tls_exclude);
+	strv_clear(&p->tls_extra_ca);
+	strv_clear(&p->upstream_ca);
 	strv_clear(&p->env_pass);
 	env_vars_free(&p->env_set, &p->n_env_set);
 	*p = (struct policy){ 0 };

@@ -28,6 +28,78 @@ struct policy_host {
 	struct strv addrs;
 };
 
+/*
+ * A credential the agent may use but never read (credentials.secrets, or
+ * sandbox-runtime's credentials.envVars and .files with mode "mask"). The
+ * gateway alone reads the real value, from source; the sandbox sees a
+ * placeholder of the same shape, or nothing at all when the gateway adds
+ * the header itself.
+ */
+enum policy_cred_source {
+	POLICY_CRED_FROM_ENV,     /* from: the caller's variable */
+	POLICY_CRED_FROM_FILE,    /* from: an absolute path */
+	POLICY_CRED_FROM_COMMAND, /* command: argv; its standard output */
+};
+
+enum policy_cred_use {
+	POLICY_CRED_PLACEHOLDER, /* env and/or file hold a placeholder */
+	POLICY_CRED_INJECT,      /* the gateway adds header itself */
+};
+
+enum policy_inject_scheme {
+	POLICY_INJECT_RAW,    /* header: VALUE */
+	POLICY_INJECT_BEARER, /* header: Bearer VALUE */
+	POLICY_INJECT_BASIC,  /* header: Basic base64(VALUE), VALUE "user:pass" */
+};
+
+struct policy_credential {
+	char *name;    /* unique; named in logs and audit records, never the value */
+	enum policy_cred_source source;
+	char *from;    /* variable name, or absolute file path */
+	struct strv command;
+	bool optional; /* a source that is unset or missing skips it */
+	/*
+	 * Where it may go: "host", "*.domain", "host:port", each optionally
+	 * followed by a path prefix ("api.example.com/v1/"). Empty: every
+	 * host of network.allowedDomains (sandbox-runtime's default).
+	 */
+	struct strv hosts;
+	enum policy_cred_use use;
+	char *env;     /* placeholder: the variable set inside, or NULL */
+	char *file;    /* placeholder: absolute path shown holding it, or NULL */
+	bool body;     /* placeholder: replaced in request bodies as well */
+	char *header;  /* inject: the header's name */
+	enum policy_inject_scheme scheme;
+};
+
+/*
+ * Limits the loader enforces: the gateway keeps one bit per credential on
+ * each connection, and the sandbox hands over a fixed number of route
+ * listeners.
+ */
+#define POLICY_CREDENTIALS_MAX 64
+#define POLICY_ROUTES_MAX 16
+
+/* network.requestRules: what requests to a host may do. */
+struct policy_request_rule {
+	char *host;          /* a pattern as in allowedDomains */
+	struct strv methods; /* upper case; empty: any */
+	struct strv paths;   /* path prefixes starting with '/'; empty: any */
+	char *reason;        /* the text a refused request gets, or NULL */
+};
+
+/*
+ * network.routes: a plain-HTTP listener inside the sandbox, on
+ * 127.0.0.1:port, that forwards to an HTTPS upstream (for clients that
+ * take a base URL); env is set to "http://127.0.0.1:port".
+ */
+struct policy_route {
+	char *name;
+	char *env;      /* e.g. ANTHROPIC_BASE_URL; may be NULL */
+	char *upstream; /* "https://host[:port][/base]" */
+	uint16_t port;  /* inside the sandbox; never 0 after loading */
+};
+
 struct policy_limits {
 	uint64_t memory_bytes;    /* per process (RLIMIT_DATA) or cgroup; 0 = none */
 	uint64_t processes;       /* tasks in the sandbox; 0 = none */
@@ -67,6 +139,21 @@ struct policy {
 	struct strv denied_resolved;  /* network.deniedResolvedAddresses */
 	char *parent_proxy;           /* network.parentProxy.https or .http */
 	char *audit_file;             /* audit.file (airlock) */
+
+	/* credentials and TLS termination: enforced by the gateway */
+	struct policy_credential *credentials;
+	size_t n_credentials;
+	bool allow_plaintext_inject;  /* credentials.allowPlaintextInject */
+	struct strv deny_env;         /* credentials.envVars, mode "deny" */
+	struct policy_request_rule *request_rules;
+	size_t n_request_rules;
+	struct policy_route *routes;
+	size_t n_routes;
+	char *tls_ca_cert;            /* network.tlsTerminate.caCertPath */
+	char *tls_ca_key;             /* network.tlsTerminate.caKeyPath */
+	struct strv tls_exclude;      /* .excludeDomains: never terminated */
+	struct strv tls_extra_ca;     /* .extraCaCertPaths: trusted inside */
+	struct strv upstream_ca;      /* .upstreamCaCertPaths: the gateway trusts */
 
 	/* environment */
 	struct strv env_pass; /* names passed through even if they look secret */
