@@ -17,6 +17,12 @@ int cli_audit(int argc, char **argv);
  * 2 for a usage error or a run that cannot be found.
  */
 int cli_review(int argc, char **argv);
+/*
+ * `airlock ca [show | path | export [FILE] | rotate]`: the user's CA.
+ * Returns 0; 1 when the CA cannot be made, read or written; 2 for a
+ * usage error.
+ */
+int cli_ca(int argc, char **argv);
 
 /*
  * The audit log a run or the gateway service appends to, as a new string

@@ -25,6 +25,7 @@ static const char usage_text[] =
 	"       airlock diff [RUN] [-p | --patch | --stat]\n"
 	"       airlock apply [RUN] [PATH...] [--force]\n"
 	"       airlock discard [RUN]\n"
+	"       airlock ca [show | path | export [FILE] | rotate]\n"
 	"       airlock help | -h | --help | --version\n"
 	"\n"
 	"Runs CMD in a sandbox: its own user, mount, pid, net, ipc, uts and\n"
@@ -73,6 +74,16 @@ static const char usage_text[] =
 	"                      bytes up and down, and a total\n"
 	"  --denied            only the denials\n"
 	"  --run ID            only the records of run ID\n"
+	"\n"
+	"ca (the CA that signs the certificates the gateway shows where it\n"
+	"terminates TLS; made on first use in $XDG_STATE_HOME/airlock/ca or\n"
+	"~/.local/state/airlock/ca):\n"
+	"  show                its path, subject, SHA-256 fingerprint and\n"
+	"                      validity (the default)\n"
+	"  path                the certificate's path\n"
+	"  export [FILE]       the certificate (PEM) on stdout or into FILE\n"
+	"  rotate              a new key and certificate replace the old; runs\n"
+	"                      started earlier keep the old one until they end\n"
 	"\n";
 
 /* Split from usage_text: C17 compilers need not take longer literals. */
@@ -102,7 +113,9 @@ static const char usage_review_text[] =
 	"CMD is not found. audit: 0; 1 when malformed lines were skipped; 2 for\n"
 	"a usage error or a log that cannot be read. runs, diff, apply, discard:\n"
 	"0; 1 when refused or not finished (an active run, a conflict, protected\n"
-	"paths skipped, a workspace moved); 2 for a usage error or no such run.\n";
+	"paths skipped, a workspace moved); 2 for a usage error or no such run.\n"
+	"ca: 0; 1 when the CA cannot be made, read or written; 2 for a usage\n"
+	"error.\n";
 
 void cli_print_usage(FILE *f)
 {
@@ -138,6 +151,8 @@ int main(int argc, char **argv)
 		return cli_gateway(argc - 1, argv + 1);
 	if (streq(sub, "audit"))
 		return cli_audit(argc - 1, argv + 1);
+	if (streq(sub, "ca"))
+		return cli_ca(argc - 1, argv + 1);
 	if (streq(sub, "runs") || streq(sub, "diff") || streq(sub, "apply") ||
 	    streq(sub, "discard"))
 		return cli_review(argc - 1, argv + 1);
