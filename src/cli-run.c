@@ -23,6 +23,7 @@
 #include "review/review.h"
 #include "run-folder.h"
 #include "sandbox/sandbox.h"
+#include "tls/ca.h"
 
 extern char **environ;
 
@@ -257,6 +258,37 @@ static void records_guard(const char *audit, struct policy *p)
 		 "CMD could alter its records", full, tree);
 }
 
+/*
+ * The CA's key signs certificates that every sandbox with credentials
+ * trusts, so no sandbox may read it. Started by a user, CMD has the
+ * user's uid, so the CA's folder (and a key the policy names) is masked
+ * in every run; started by root, CMD's uid cannot pass the folder (0700,
+ * root's) in the first place. The CA is made now when this run needs it,
+ * so that the mask finds it in place.
+ */
+static int ca_guard(struct policy *p, bool dry_run)
+{
+	_cleanup_free_ char *cert = NULL, *key = NULL;
+	bool needed = p->n_credentials || p->n_request_rules;
+
+	if (getuid() != 0) {
+		char *dir = ca_user_dir(p->home);
+
+		if (dir)
+			strv_push_owned(&p->mask, dir);
+		if (p->tls_ca_key)
+			strv_push(&p->mask, p->tls_ca_key);
+	}
+	if (!needed || p->tls_ca_cert || dry_run)
+		return 0;
+	if (ca_user_ensure(p->home, &cert, &key) < 0) {
+		log_error("cannot make or open airlock's CA, which credentials "
+			  "and request rules need (see airlock ca)");
+		return AIRLOCK_EXIT_SETUP;
+	}
+	return 0;
+}
+
 static void run_recorded(void *ctx)
 {
 	run_folder_record(ctx);
@@ -381,6 +413,11 @@ int cli_run(int argc, char **argv)
 		audit = cli_audit_file(rq.audit ? rq.audit : p.audit_file,
 				       p.home, !rq.dry_run);
 	records_guard(audit, &p);
+	r = ca_guard(&p, rq.dry_run);
+	if (r != 0) {
+		policy_free(&p);
+		goto out;
+	}
 	cfg.audit_path = audit;
 	cfg.workspace_mode = rq.workspace_mode;
 	if (rq.workspace_mode == WORKSPACE_RO)

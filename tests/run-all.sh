@@ -40,4 +40,9 @@ if [ -x tests/fuzz/run-short.sh ]; then
 fi
 
 say "end-to-end tests"
+# Node clients the tests run in the sandbox (the Anthropic SDK), pinned by
+# the lock file, from the npm registry
+if [ ! -d tests/e2e/node/node_modules ]; then
+	npm ci --prefix tests/e2e/node --no-audit --no-fund
+fi
 AIRLOCK_BIN="$PWD/build/airlock" /usr/bin/python3 -m pytest -q tests/e2e "$@"

@@ -50,9 +50,10 @@ static void conn_release(struct loop_deferred *d)
 {
 	struct gw_conn *c = container_of(d, struct gw_conn, dead);
 
+	/* the queues may have held credentials: wipe them all */
 	buf_free(&c->in, true);
 	buf_free(&c->out, false);
-	buf_free(&c->up_in, false);
+	buf_free(&c->up_in, c->creds_used != 0);
 	buf_free(&c->up_out, true);
 	free(c->http.path);
 	gw_run_unref(c->run);
@@ -115,6 +116,7 @@ static void log_allow(struct gw_conn *c)
 
 static void side_close(struct gw *gw, struct gw_side *s)
 {
+	gw_side_tls_end(s, true);
 	if (s->w.fd < 0)
 		return;
 	loop_watch_del(&gw->loop, &s->w);
@@ -206,15 +208,22 @@ static void linger_step(struct gw_conn *c, uint32_t events)
 		gw_conn_close(c);
 		return;
 	}
-	if (buf_len(&c->out)) {
-		if (buf_write_fd(&c->out, c->client.w.fd) == -EAGAIN)
+	while (buf_len(&c->out)) {
+		n = gw_side_send(&c->client, buf_head(&c->out), buf_len(&c->out));
+		if (n == -EAGAIN) {
+			loop_watch_set(&c->gw->loop, &c->client.w,
+				       c->client.want ? c->client.want :
+							EPOLLOUT);
 			return;
-		if (buf_len(&c->out)) {
+		}
+		if (n <= 0) {
 			gw_conn_close(c);
 			return;
 		}
+		buf_consume(&c->out, (size_t)n);
 	}
 	if (!c->client.shut) {
+		gw_side_tls_end(&c->client, true);
 		shutdown(c->client.w.fd, SHUT_WR);
 		c->client.shut = true;
 		loop_watch_set(&c->gw->loop, &c->client.w, EPOLLIN);
@@ -291,6 +300,9 @@ static void on_client(struct loop_watch *w, uint32_t events)
 	case GW_ST_CAPTURE_DENIED:
 		gw_capture_on_denied(c, events);
 		return;
+	case GW_ST_TLS:
+		gw_tls_on_event(c, true, events);
+		return;
 	case GW_ST_RESOLVING:
 	case GW_ST_CONNECTING:
 	case GW_ST_PARENT:
@@ -321,6 +333,9 @@ static void on_connected(struct gw_conn *c)
 		return;
 	case GW_CONN_CAPTURE:
 		gw_capture_connected(c);
+		return;
+	case GW_CONN_ROUTE:
+		gw_tls_start_upstream(c);
 		return;
 	case GW_CONN_DNS_TCP:
 		gw_conn_close(c);
@@ -423,6 +438,9 @@ static void on_up(struct loop_watch *w, uint32_t events)
 		return;
 	case GW_ST_TUNNEL:
 		gw_tunnel_on_event(c, false, events);
+		return;
+	case GW_ST_TLS:
+		gw_tls_on_event(c, false, events);
 		return;
 	case GW_ST_HTTP_HEAD:
 	case GW_ST_HTTP_REQ_BODY:
@@ -567,8 +585,14 @@ void gw_conn_refuse(struct gw_conn *c, enum gw_refusal why,
 {
 	if (c->state == GW_ST_DEAD)
 		return;
+	if (c->client.ssl && c->client.tls_up) {
+		/* terminated: the client speaks HTTP inside TLS now */
+		gw_http_refuse(c, why, reason);
+		return;
+	}
 	switch (c->kind) {
 	case GW_CONN_HTTP:
+	case GW_CONN_ROUTE:
 		gw_http_refuse(c, why, reason);
 		return;
 	case GW_CONN_SOCKS:
@@ -659,6 +683,13 @@ static void conn_start(struct gw_conn *c, struct gw_listener *l)
 		c->state = GW_ST_SNIFF;
 		c->need_auth = c->gw->n_tokens > 0;
 		break;
+	case HANDOFF_ROUTE:
+		/* the upstream is dialled at once; the request waits */
+		c->kind = GW_CONN_ROUTE;
+		c->state = GW_ST_RESOLVING;
+		c->route = gw_creds_route(l->run, l->index);
+		ev = 0;
+		break;
 	default:
 		c->kind = GW_CONN_CAPTURE;
 		c->state = GW_ST_RESOLVING;
@@ -673,6 +704,16 @@ static void conn_start(struct gw_conn *c, struct gw_listener *l)
 	timer_set(c, &c->gw->t_head);
 	if (c->kind == GW_CONN_CAPTURE && gw_capture_target(c))
 		gw_conn_route(c);
+	if (c->kind == GW_CONN_ROUTE) {
+		if (!c->route) {
+			gw_conn_close(c);
+			return;
+		}
+		c->host = c->route->host;
+		c->port = c->route->port;
+		c->http.per_request = true;
+		gw_conn_route(c);
+	}
 }
 
 void gw_conn_accept(struct gw_listener *l)

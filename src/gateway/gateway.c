@@ -213,6 +213,8 @@ void gw_run_unref(struct gw_run *run)
 	if (*pp)
 		*pp = run->next;
 	gw_policy_free(&run->pol);
+	gw_creds_free(run->creds);
+	gw_tls_free(run->tls);
 	free(run->dns_names);
 	free(run->id);
 	free(run);
@@ -307,6 +309,43 @@ static int gateway_detach(int chan)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
+/*
+ * Reads the run's credentials and sets up TLS, then tells the supervisor
+ * the placeholders (one message, possibly empty) when the policy has
+ * credentials: it waits for them before the sandbox is made.
+ */
+static int run_secrets(struct gw_run *run, const struct gateway_run_opts *o,
+		       int chan)
+{
+	_cleanup_free_ char *msg = NULL;
+	size_t len;
+	ssize_t n;
+
+	if (gw_creds_load(run, o->policy) < 0)
+		return -EINVAL;
+	if (!run->creds)
+		return 0;
+	run->tls = gw_tls_new(o->policy, o->ca_cert, o->ca_key);
+	if (!run->tls)
+		return -EINVAL;
+	if (!o->policy->n_credentials)
+		return 0;
+	len = gw_creds_placeholders(run->creds, &msg);
+	{
+		/* a kind byte first: an empty list is still a message */
+		struct iovec iov[2] = {
+			{ .iov_base = (void *)"P", .iov_len = 1 },
+			{ .iov_base = msg, .iov_len = len },
+		};
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		n = sendmsg(chan, &mh, MSG_NOSIGNAL);
+	}
+	if (msg)
+		explicit_bzero(msg, len);
+	return n == (ssize_t)len + 1 ? 0 : -EIO;
+}
+
 static __attribute__((noreturn)) void gateway_child(
 	const struct gateway_run_opts *o, int chan, pid_t parent)
 {
@@ -331,11 +370,14 @@ static __attribute__((noreturn)) void gateway_child(
 	if (gw_audit_open(&p.gw.audit, o->audit_path) < 0)
 		_exit(1);
 	run = gw_run_new(&p.gw, o->policy, o->run_id);
-	if (!run)
+	if (!run || run_secrets(run, o, chan) < 0)
 		_exit(1);
 	if (loop_watch_add(&p.gw.loop, &p.chan, chan, EPOLLIN, on_channel) < 0)
 		_exit(1);
 	r = loop_run(&p.gw.loop);
+	/* the values are wiped before the process goes */
+	gw_creds_free(run->creds);
+	run->creds = NULL;
 	gw_fini(&p.gw);
 	_exit(r < 0 ? 1 : 0);
 }
@@ -365,6 +407,28 @@ int gateway_spawn(const struct gateway_run_opts *o, int *channel, pid_t *pid)
 	close(sv[0]);
 	*channel = sv[1];
 	*pid = child;
+	return 0;
+}
+
+int gateway_placeholders_wait(int channel, char **msg, size_t *len)
+{
+	/* big enough for every credential's placeholder with its header */
+	size_t cap = 64 * (16384 + 8);
+	char *buf = xmalloc(cap);
+	ssize_t n;
+
+	do
+		n = recv(channel, buf, cap, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 || (size_t)n > cap || buf[0] != 'P') {
+		free(buf);
+		log_error("the gateway could not read the credentials (see "
+			  "above); the command does not run without them");
+		return n < 0 ? -errno : -EIO;
+	}
+	*len = (size_t)n - 1;
+	memmove(buf, buf + 1, *len);
+	*msg = buf;
 	return 0;
 }
 

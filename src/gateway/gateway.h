@@ -19,6 +19,8 @@ struct gateway_run_opts {
 	const struct policy *policy;
 	const char *audit_path; /* NULL: no audit log */
 	const char *run_id;
+	const char *ca_cert;    /* the CA that signs leaves; NULL: none */
+	const char *ca_key;
 };
 
 /*
@@ -29,6 +31,15 @@ struct gateway_run_opts {
  * for use after fork.
  */
 int gateway_spawn(const struct gateway_run_opts *o, int *channel, pid_t *pid);
+
+/*
+ * After gateway_spawn, for a policy with credentials: waits for the
+ * gateway to have read them, and returns the placeholders it made (see
+ * gw_creds_placeholders) in *msg (caller wipes and frees) and *len.
+ * Returns 0, or -errno after logging (the gateway could not read a
+ * credential, and said why on stderr).
+ */
+int gateway_placeholders_wait(int channel, char **msg, size_t *len);
 
 /*
  * Attaches a run to a shared gateway (`airlock gateway --socket PATH`):

@@ -9,6 +9,7 @@
 #define AIRLOCK_GATEWAY_GW_H
 
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,6 +153,7 @@ struct gw;
 
 struct gw_listener;
 struct gw_dns_udp;
+struct gw_creds;
 
 /* One sandbox attached to the gateway, with its own policy and DNS map. */
 struct gw_run {
@@ -167,6 +169,8 @@ struct gw_run {
 	size_t n_dns;
 	size_t dns_next;        /* next slot to reuse once the map is full */
 	int refs;               /* listeners and connections using it */
+	struct gw_creds *creds; /* credentials, rules, routes; NULL: none */
+	struct gw_tls *tls;     /* termination and routes; NULL: none */
 	struct gw_run *next;
 };
 
@@ -210,6 +214,7 @@ struct gw {
 
 enum gw_conn_kind {
 	GW_CONN_HTTP,    /* explicit proxy */
+	GW_CONN_ROUTE,   /* a base-URL route: plain HTTP to an HTTPS host */
 	GW_CONN_SOCKS,
 	GW_CONN_CAPTURE, /* transparent */
 	GW_CONN_DNS_TCP,
@@ -231,6 +236,7 @@ enum gw_state {
 	GW_ST_SNIFF,         /* --listen: SOCKS5 or HTTP, by the first byte */
 	GW_ST_LINGER,        /* flushing a refusal, then closing */
 	GW_ST_CAPTURE_DENIED, /* refused before a byte: waiting to see HTTP */
+	GW_ST_TLS,           /* TLS handshakes with the client and upstream */
 	GW_ST_DEAD,
 };
 
@@ -252,6 +258,10 @@ struct gw_side {
 	struct loop_watch w;
 	bool eof;    /* read side at end of file */
 	bool shut;   /* our write side shut down */
+	SSL *ssl;    /* terminated: bytes on this side go through TLS */
+	bool tls_up; /* its handshake is done */
+	struct buf *prefix; /* bytes read before TLS began (the ClientHello) */
+	uint32_t want; /* events TLS waits for besides the engine's own */
 };
 
 /* One direction of a tunnel, moved with splice through a pooled pipe. */
@@ -332,6 +342,14 @@ struct gw_conn {
 	/* a captured connection refused before it said anything */
 	enum gw_refusal deferred_why;
 	char deferred_reason[128];
+
+	/* credentials (cred.c): which ones went upstream on this connection */
+	uint64_t creds_used;  /* bit i: credential i */
+	const struct gw_route *route; /* a base-URL route's connection */
+	bool plain_secrets;   /* plain HTTP where the policy lets them go */
+	size_t req_scanned;   /* request bytes checked for placeholders */
+	size_t resp_scanned;  /* response bytes checked for real values */
+	char tls_error[160];  /* why an upstream handshake failed */
 
 	bool need_auth;       /* --listen with tokens: not yet authenticated */
 	char who[64];         /* the token's name once authenticated */
@@ -435,6 +453,98 @@ void gw_tunnel_release(struct gw_conn *c);
  * a space); *more is set when len bytes are too few to tell.
  */
 bool gw_tunnel_looks_like_http(const char *p, size_t len, bool *more);
+
+/* ---- credentials, request rules and routes (cred.c) ---- */
+
+struct gw_route {
+	char *name;
+	struct host host;
+	uint16_t port;
+	char *base;       /* the upstream's path prefix, "" for none */
+	char *authority;  /* the Host header sent upstream */
+};
+
+/*
+ * Builds run->creds from the policy: reads each credential's real value
+ * (never logged), makes its placeholder, compiles the request rules and
+ * routes. Returns 0, or -errno after logging (a credential that cannot be
+ * read fails the run unless it is optional).
+ */
+int gw_creds_load(struct gw_run *run, const struct policy *p);
+void gw_creds_free(struct gw_creds *cr);
+/*
+ * The placeholders for the sandbox, as one message: per credential shown
+ * inside, its index in the policy (u32), the length (u32) and the bytes.
+ * Returns the length; *out is the caller's to free (and wipe).
+ */
+size_t gw_creds_placeholders(const struct gw_creds *cr, char **out);
+/* True when connections to host:port must be terminated to be checked. */
+bool gw_creds_need_tls(const struct gw_run *run, const struct host *h,
+		       uint16_t port);
+const struct gw_route *gw_creds_route(const struct gw_run *run, uint32_t i);
+/*
+ * Checks a request head against the request rules and the credentials,
+ * and writes it, rewritten, to upstream: placeholders replaced by real
+ * values where bound, injected headers added. On a refusal returns false
+ * with *rule and *reason set and nothing queued.
+ */
+bool gw_creds_request(struct gw_conn *c, const struct http_head *h,
+		      struct http_slice path, const char **rule,
+		      const char **reason, char *reason_buf, size_t size);
+/*
+ * Scans request body bytes about to go upstream ([c->req_scanned, n) of
+ * c->in): placeholders bound here are replaced in place when the policy
+ * says so, a placeholder for elsewhere refuses. Returns how many bytes
+ * may go (a placeholder may still be arriving at the end), or -1 on a
+ * refusal with *reason set.
+ */
+ssize_t gw_creds_request_body(struct gw_conn *c, size_t n, bool last,
+			      const char **reason);
+/*
+ * Replaces real values that a response echoes with their placeholders in
+ * [c->resp_scanned, n) of c->up_in; returns how many bytes may go.
+ */
+size_t gw_creds_response(struct gw_conn *c, size_t n, bool last);
+/*
+ * A placeholder for the value v (len bytes): the same length, the prefix
+ * kept, each other letter or digit drawn at random from its class. 0, or
+ * -EINVAL when fewer than 16 characters would be random.
+ */
+int gw_placeholder_make(const char *v, size_t len, char **out);
+/*
+ * True when a request path (up to '?' or '#') has no dot or empty
+ * segments and no escaped '/', '.' or '\': it means the same to every
+ * server, so prefixes can be compared.
+ */
+bool gw_path_plain(const char *p, size_t len);
+/* True when path is prefix, or below it ("/v1/messages" and ".../x"). */
+bool gw_path_under(const char *path, size_t len, const char *prefix);
+/* The names of the credentials used on c, for the audit (or NULL). */
+const char *gw_creds_names(const struct gw_conn *c, char *buf, size_t size);
+
+/* ---- TLS termination (tls.c) ---- */
+
+struct gw_tls;
+/* The run's TLS contexts; the CA's files come from the policy or the user. */
+struct gw_tls *gw_tls_new(const struct policy *p, const char *ca_cert,
+			  const char *ca_key);
+void gw_tls_free(struct gw_tls *t);
+/* Terminates a tunnel whose ClientHello is in c->in. */
+void gw_tls_start(struct gw_conn *c);
+/* A route: TLS toward upstream only. */
+void gw_tls_start_upstream(struct gw_conn *c);
+void gw_tls_on_event(struct gw_conn *c, bool client_side, uint32_t events);
+/*
+ * I/O on a side, through its TLS when it has one. read: bytes read, 0 at
+ * end of file, -EAGAIN, -ENOBUFS when b is full, or -errno. send: bytes
+ * sent, -EAGAIN, or -errno.
+ */
+ssize_t gw_side_read(struct gw_side *s, struct buf *b, size_t max);
+ssize_t gw_side_send(struct gw_side *s, const void *p, size_t n);
+/* True when TLS holds decrypted bytes not yet read. */
+bool gw_side_pending(const struct gw_side *s);
+/* Sends close_notify (once, without waiting) and frees the TLS state. */
+void gw_side_tls_end(struct gw_side *s, bool notify);
 
 /* ---- the DNS stub (dns-stub.c) ---- */
 

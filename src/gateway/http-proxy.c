@@ -31,11 +31,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/* Header fields meant for the proxy, never forwarded. */
-static const char *const proxy_only_fields[] = {
-	"proxy-connection", "proxy-authorization", "keep-alive", NULL,
-};
-
 static const struct {
 	int status;
 	const char *text;
@@ -53,6 +48,8 @@ static const struct {
 };
 
 static void http_drive(struct gw_conn *c);
+static void client_read(struct gw_conn *c);
+static bool response_read(struct gw_conn *c);
 
 /* Text fit for a header value: printable ASCII only. */
 static void header_safe(char *dst, size_t size, const char *src)
@@ -106,14 +103,6 @@ void gw_http_refuse(struct gw_conn *c, enum gw_refusal why,
 
 /* ---- the request head ---- */
 
-static bool field_is_proxy_only(const struct http_header *f)
-{
-	for (size_t i = 0; proxy_only_fields[i]; i++)
-		if (http_slice_eq(f->name, proxy_only_fields[i]))
-			return true;
-	return false;
-}
-
 /* The path for the audit: from the target, without query or fragment. */
 static char *audit_path(struct http_slice path)
 {
@@ -122,57 +111,6 @@ static char *audit_path(struct http_slice path)
 	while (n < path.len && path.p[n] != '?' && path.p[n] != '#')
 		n++;
 	return n ? xstrndup(path.p, n) : xstrdup("/");
-}
-
-/*
- * Writes the head to send upstream into c->up_out: origin-form request
- * line, every field but the proxy's own, and Host when HTTP/1.0 left it
- * out. False when it does not fit.
- */
-static bool head_rewrite(struct gw_conn *c, const struct http_head *h,
-			 struct http_slice path)
-{
-	struct buf *o = &c->up_out;
-	char line[64];
-	int n;
-
-	if (!buf_append(o, h->method.p, h->method.len, GW_XFER_MAX_BYTES) ||
-	    !buf_append(o, " ", 1, GW_XFER_MAX_BYTES))
-		return false;
-	if (path.len == 0 || path.p[0] != '/') {
-		if (!buf_append(o, "/", 1, GW_XFER_MAX_BYTES))
-			return false;
-	}
-	if (!buf_append(o, path.p, path.len, GW_XFER_MAX_BYTES))
-		return false;
-	n = snprintf(line, sizeof(line), " HTTP/1.%d\r\n", h->minor);
-	if (!buf_append(o, line, (size_t)n, GW_XFER_MAX_BYTES))
-		return false;
-	for (size_t i = 0; i < h->n_headers; i++) {
-		const struct http_header *f = &h->headers[i];
-
-		if (field_is_proxy_only(f))
-			continue;
-		if (!buf_append(o, f->name.p, f->name.len, GW_XFER_MAX_BYTES) ||
-		    !buf_append(o, ": ", 2, GW_XFER_MAX_BYTES) ||
-		    !buf_append(o, f->value.p, f->value.len, GW_XFER_MAX_BYTES) ||
-		    !buf_append(o, "\r\n", 2, GW_XFER_MAX_BYTES))
-			return false;
-	}
-	if (h->host < 0) {
-		n = snprintf(line, sizeof(line), "Host: ");
-		if (!buf_append(o, line, (size_t)n, GW_XFER_MAX_BYTES) ||
-		    !buf_append(o, c->host.kind == HOST_IPV6 ? "[" : "",
-				c->host.kind == HOST_IPV6, GW_XFER_MAX_BYTES) ||
-		    !buf_append(o, c->host.text, strlen(c->host.text),
-				GW_XFER_MAX_BYTES))
-			return false;
-		n = snprintf(line, sizeof(line), "%s:%u\r\n",
-			     c->host.kind == HOST_IPV6 ? "]" : "", c->port);
-		if (!buf_append(o, line, (size_t)n, GW_XFER_MAX_BYTES))
-			return false;
-	}
-	return buf_append(o, "\r\n", 2, GW_XFER_MAX_BYTES);
 }
 
 /* Canonicalises a target's host and port; false with *why when bad. */
@@ -241,13 +179,24 @@ static void deny(struct gw_conn *c, const char *rule, enum gw_refusal why,
 	gw_conn_refuse(c, why, reason);
 }
 
-/* Takes the head: audit fields, framing, the rewritten head queued. */
+/*
+ * Takes the head: audit fields, framing, and the head rewritten for
+ * upstream (origin form, the proxy's own fields dropped, credentials
+ * put in) queued, unless the request rules or a credential refuse it.
+ */
 static bool request_take(struct gw_conn *c, const struct http_head *h,
 			 struct http_slice path)
 {
+	char text[192];
+	const char *rule, *reason;
+
 	request_begin(c, h, path);
-	if (!head_rewrite(c, h, path)) {
-		deny(c, "malformed", GW_REFUSE_TOO_LARGE, "request head too large");
+	if (!gw_creds_request(c, h, path, &rule, &reason, text,
+			      sizeof(text))) {
+		buf_free(&c->up_out, true);
+		deny(c, rule, streq(rule, "malformed") ? GW_REFUSE_TOO_LARGE :
+							  GW_REFUSE_POLICY,
+		     reason);
 		return false;
 	}
 	buf_consume(&c->in, h->head_len);
@@ -327,6 +276,11 @@ static void fixed_request(struct gw_conn *c, const struct http_head *h)
 		     "CONNECT inside a tunnel");
 		return;
 	}
+	if (c->route && h->target.len && h->target.p[0] != '/') {
+		deny(c, "malformed", GW_REFUSE_BAD_REQUEST,
+		     "a route takes origin-form requests");
+		return;
+	}
 	if (h->target.len && h->target.p[0] != '/' && h->target.p[0] != '*') {
 		struct host th;
 		uint16_t port;
@@ -339,7 +293,7 @@ static void fixed_request(struct gw_conn *c, const struct http_head *h)
 			return;
 		}
 	}
-	if (!host_header_agrees(c, h, &why)) {
+	if (!c->route && !host_header_agrees(c, h, &why)) {
 		deny(c, "host-mismatch", GW_REFUSE_MISMATCH, why);
 		return;
 	}
@@ -467,7 +421,8 @@ static bool request_body(struct gw_conn *c)
 
 	while (x->req == GW_HTTP_BODY || x->req_approved) {
 		size_t avail = buf_len(&c->in) - x->req_approved;
-		ssize_t n;
+		const char *reason;
+		ssize_t n, ready;
 
 		if (x->req == GW_HTTP_BODY && avail) {
 			bool done, bad;
@@ -488,9 +443,16 @@ static bool request_body(struct gw_conn *c)
 		}
 		if (!x->req_approved)
 			return true; /* wait for the client */
-		n = send(c->up.w.fd, buf_head(&c->in), x->req_approved,
-			 MSG_NOSIGNAL);
-		if (n < 0 && errno == EAGAIN)
+		ready = gw_creds_request_body(c, x->req_approved,
+					      x->req == GW_HTTP_DONE, &reason);
+		if (ready < 0) {
+			deny(c, "credential", GW_REFUSE_POLICY, reason);
+			return false;
+		}
+		if (ready == 0)
+			return true; /* a placeholder may be arriving */
+		n = gw_side_send(&c->up, buf_head(&c->in), (size_t)ready);
+		if (n == -EAGAIN)
 			return true;
 		if (n <= 0) {
 			gw_conn_close(c);
@@ -498,6 +460,8 @@ static bool request_body(struct gw_conn *c)
 		}
 		buf_consume(&c->in, (size_t)n);
 		x->req_approved -= (size_t)n;
+		c->req_scanned -= c->req_scanned < (size_t)n ? c->req_scanned :
+							       (size_t)n;
 		x->bytes_up += (uint64_t)n;
 	}
 	return true;
@@ -509,8 +473,10 @@ static void request_finish(struct gw_conn *c)
 {
 	struct gw_http *x = &c->http;
 	struct gw_record r;
+	char names[256];
 
 	gw_conn_record(c, &r, "request");
+	r.credential = gw_creds_names(c, names, sizeof(names));
 	if (c->kind == GW_CONN_HTTP && !x->fixed_target)
 		r.proto = "http";
 	r.method = x->method;
@@ -596,10 +562,16 @@ static bool response_send(struct gw_conn *c, bool *blocked)
 
 	*blocked = false;
 	while (x->resp_approved) {
-		ssize_t n = send(c->client.w.fd, buf_head(&c->up_in),
-				 x->resp_approved, MSG_NOSIGNAL);
+		/* only a body may still be arriving: heads are whole */
+		size_t ready = gw_creds_response(c, x->resp_approved,
+						 x->resp != GW_HTTP_BODY ||
+						 c->up.eof);
+		ssize_t n;
 
-		if (n < 0 && errno == EAGAIN) {
+		if (ready == 0)
+			return true; /* a value may be arriving */
+		n = gw_side_send(&c->client, buf_head(&c->up_in), ready);
+		if (n == -EAGAIN) {
 			*blocked = true;
 			return true;
 		}
@@ -610,6 +582,8 @@ static bool response_send(struct gw_conn *c, bool *blocked)
 		x->resp_started = true;
 		buf_consume(&c->up_in, (size_t)n);
 		x->resp_approved -= (size_t)n;
+		c->resp_scanned -= c->resp_scanned < (size_t)n ?
+					   c->resp_scanned : (size_t)n;
 		x->bytes_down += (uint64_t)n;
 	}
 	return true;
@@ -622,7 +596,7 @@ static bool response_read(struct gw_conn *c)
 
 	if (c->up.eof || buf_len(&c->up_in) >= GW_XFER_MAX_BYTES)
 		return true;
-	n = buf_read_fd(&c->up_in, c->up.w.fd, GW_XFER_MAX_BYTES);
+	n = gw_side_read(&c->up, &c->up_in, GW_XFER_MAX_BYTES);
 	if (n == -EAGAIN || n == -ENOBUFS)
 		return true;
 	if (n < 0) {
@@ -694,12 +668,14 @@ static void http_interest(struct gw_conn *c, bool resp_blocked)
 		ce |= EPOLLIN;
 	if (resp_blocked)
 		ce |= EPOLLOUT;
+	ce |= c->client.want; /* what TLS waits for */
 	if (c->up.w.fd >= 0) {
 		if (buf_len(&c->up_out) || x->req_approved)
 			ue |= EPOLLOUT;
 		if (!c->up.eof && x->resp != GW_HTTP_IDLE &&
 		    buf_len(&c->up_in) < GW_XFER_MAX_BYTES)
 			ue |= EPOLLIN;
+		ue |= c->up.want;
 		loop_watch_set(&c->gw->loop, &c->up.w, ue);
 	}
 	loop_watch_set(&c->gw->loop, &c->client.w, ce);
@@ -708,15 +684,36 @@ static void http_interest(struct gw_conn *c, bool resp_blocked)
 /* Flushes the rewritten head upstream; false when closed. */
 static bool head_send(struct gw_conn *c)
 {
-	ssize_t n = buf_write_fd(&c->up_out, c->up.w.fd);
+	while (buf_len(&c->up_out)) {
+		ssize_t n = gw_side_send(&c->up, buf_head(&c->up_out),
+					 buf_len(&c->up_out));
 
-	if (n < 0 && n != -EAGAIN) {
-		gw_conn_close(c);
-		return false;
-	}
-	if (n > 0)
+		if (n == -EAGAIN)
+			return true;
+		if (n <= 0) {
+			gw_conn_close(c);
+			return false;
+		}
+		buf_consume(&c->up_out, (size_t)n);
 		c->http.bytes_up += (uint64_t)n;
+	}
+	if (c->creds_used)
+		buf_free(&c->up_out, true); /* it held real values */
 	return true;
+}
+
+/*
+ * TLS may hold decrypted bytes that no event will announce: they are
+ * read whenever there is room for them.
+ */
+static void tls_pull(struct gw_conn *c)
+{
+	if (gw_side_pending(&c->client) && !c->client.eof &&
+	    buf_len(&c->in) < GW_QUEUE_MAX_BYTES)
+		client_read(c);
+	if (gw_side_pending(&c->up) && !c->up.eof &&
+	    buf_len(&c->up_in) < GW_XFER_MAX_BYTES)
+		response_read(c);
 }
 
 static bool upgrade_to_tunnel(struct gw_conn *c)
@@ -725,6 +722,13 @@ static bool upgrade_to_tunnel(struct gw_conn *c)
 
 	if (x->resp != GW_HTTP_BODY || x->resp_framing != HTTP_BODY_TUNNEL)
 		return false;
+	if (c->client.ssl || c->up.ssl) {
+		/* a tunnel moves raw bytes: not through terminated TLS */
+		log_debug("gateway: %s: no protocol upgrade over terminated "
+			  "TLS", c->host.text);
+		gw_conn_close(c);
+		return true;
+	}
 	/* bytes of the tunnel that came with the head stay queued as prefix */
 	x->resp_approved = 0;
 	request_finish(c);
@@ -739,6 +743,9 @@ static void http_drive(struct gw_conn *c)
 	bool blocked = false;
 
 	for (int round = 0; round < 8; round++) {
+		tls_pull(c);
+		if (c->state == GW_ST_DEAD)
+			return;
 		if (c->state == GW_ST_HTTP_HEAD) {
 			if (c->client.eof && !buf_len(&c->in)) {
 				gw_conn_close(c);
@@ -786,7 +793,7 @@ static void http_drive(struct gw_conn *c)
 
 static void client_read(struct gw_conn *c)
 {
-	ssize_t n = buf_read_fd(&c->in, c->client.w.fd, GW_QUEUE_MAX_BYTES);
+	ssize_t n = gw_side_read(&c->client, &c->in, GW_QUEUE_MAX_BYTES);
 
 	if (n == 0)
 		c->client.eof = true;
@@ -846,6 +853,7 @@ void gw_http_begin_fixed(struct gw_conn *c)
 	}
 	gw_tunnel_release(c);
 	x->fixed_target = true;
+	c->req_scanned = c->resp_scanned = 0;
 	x->req = GW_HTTP_HEAD;
 	x->resp = GW_HTTP_IDLE;
 	/* what the server already sent (a CONNECT's 200) is passed on */

@@ -226,6 +226,7 @@ enum inspect_result {
 	INSPECT_MORE,
 	INSPECT_PASS,  /* opaque or a matching ClientHello: tunnel it */
 	INSPECT_HTTP,  /* plain HTTP: the HTTP engine takes over */
+	INSPECT_TLS,   /* a ClientHello to a host whose requests are checked */
 	INSPECT_DENY,
 };
 
@@ -241,16 +242,17 @@ static enum inspect_result inspect_tls(struct gw_conn *c, const char **why)
 							      INSPECT_MORE;
 	if (r < 0)
 		return INSPECT_DENY;
-	if (!hello.has_sni)
-		return INSPECT_PASS;
-	snprintf(c->sni, sizeof(c->sni), "%s", hello.sni);
-	if (host_canon(hello.sni, strlen(hello.sni), &sni, why) < 0)
-		return INSPECT_DENY;
-	if (!streq(sni.text, c->host.text)) {
-		*why = "the TLS server name does not match the target";
-		return INSPECT_DENY;
+	if (hello.has_sni) {
+		snprintf(c->sni, sizeof(c->sni), "%s", hello.sni);
+		if (host_canon(hello.sni, strlen(hello.sni), &sni, why) < 0)
+			return INSPECT_DENY;
+		if (!streq(sni.text, c->host.text)) {
+			*why = "the TLS server name does not match the target";
+			return INSPECT_DENY;
+		}
 	}
-	return INSPECT_PASS;
+	return gw_creds_need_tls(c->run, &c->host, c->port) ? INSPECT_TLS :
+							      INSPECT_PASS;
 }
 
 static enum inspect_result inspect(struct gw_conn *c, const char **why)
@@ -266,12 +268,43 @@ static enum inspect_result inspect(struct gw_conn *c, const char **why)
 		return inspect_tls(c, why);
 	if (gw_tunnel_looks_like_http(p, len, &more))
 		return INSPECT_HTTP;
+	if (!more && gw_creds_need_tls(c->run, &c->host, c->port)) {
+		*why = "requests to this host are checked: only HTTP or TLS";
+		return INSPECT_DENY;
+	}
 	return more ? INSPECT_MORE : INSPECT_PASS;
+}
+
+/*
+ * Acts on a verdict that ends the inspection; false when the tunnel is
+ * no longer this code's (handed over, or closed).
+ */
+static bool inspect_done(struct gw_conn *c, enum inspect_result r,
+			 const char *why)
+{
+	c->inspecting = false;
+	switch (r) {
+	case INSPECT_MORE:
+	case INSPECT_PASS:
+		return true;
+	case INSPECT_HTTP:
+		gw_http_begin_fixed(c);
+		return false;
+	case INSPECT_TLS:
+		gw_tls_start(c);
+		return false;
+	case INSPECT_DENY:
+		break;
+	}
+	gw_conn_log_deny(c, "sni-mismatch", why ? why : "malformed first bytes");
+	gw_conn_close(c);
+	return false;
 }
 
 /* Reads client bytes for inspection; false when the connection ended. */
 static bool inspect_step(struct gw_conn *c)
 {
+	enum inspect_result r;
 	const char *why;
 	ssize_t n = buf_read_fd(&c->in, c->client.w.fd, INSPECT_MAX_BYTES);
 
@@ -283,24 +316,13 @@ static bool inspect_step(struct gw_conn *c)
 	}
 	if (n == 0)
 		c->client.eof = true;
-	switch (inspect(c, &why)) {
-	case INSPECT_MORE:
+	r = inspect(c, &why);
+	if (r == INSPECT_MORE) {
 		if (c->client.eof) /* closed before saying anything useful */
 			c->inspecting = false;
 		return true;
-	case INSPECT_PASS:
-		c->inspecting = false;
-		return true;
-	case INSPECT_HTTP:
-		c->inspecting = false;
-		gw_http_begin_fixed(c);
-		return false;
-	case INSPECT_DENY:
-		break;
 	}
-	gw_conn_log_deny(c, "sni-mismatch", why ? why : "malformed first bytes");
-	gw_conn_close(c);
-	return false;
+	return inspect_done(c, r, why);
 }
 
 /*
@@ -359,23 +381,10 @@ void gw_tunnel_start(struct gw_conn *c, bool inspect_first)
 	/* bytes that arrived with the request are inspected at once */
 	if (c->inspecting && buf_len(&c->in)) {
 		const char *why;
+		enum inspect_result r = inspect(c, &why);
 
-		switch (inspect(c, &why)) {
-		case INSPECT_MORE:
-			break;
-		case INSPECT_PASS:
-			c->inspecting = false;
-			break;
-		case INSPECT_HTTP:
-			c->inspecting = false;
-			gw_http_begin_fixed(c);
+		if (r != INSPECT_MORE && !inspect_done(c, r, why))
 			return;
-		case INSPECT_DENY:
-			gw_conn_log_deny(c, "sni-mismatch",
-					 why ? why : "malformed first bytes");
-			gw_conn_close(c);
-			return;
-		}
 	}
 	tunnel_step(c);
 }

@@ -44,8 +44,24 @@ static bool env_has(const struct strv *v, const char *name)
 	return false;
 }
 
-/* Sets NAME=value in out, replacing an earlier NAME. */
-static void env_put(struct strv *out, const char *name, const char *value)
+void env_unset(struct strv *out, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < out->len; i++) {
+		if (strncmp(out->items[i], name, len) == 0 &&
+		    out->items[i][len] == '=') {
+			explicit_bzero(out->items[i], strlen(out->items[i]));
+			free(out->items[i]);
+			memmove(&out->items[i], &out->items[i + 1],
+				(out->len - i) * sizeof(*out->items));
+			out->len--;
+			i--;
+		}
+	}
+}
+
+void env_put(struct strv *out, const char *name, const char *value)
 {
 	size_t len = strlen(name);
 

@@ -363,11 +363,33 @@ static void net_plan(struct supervisor *s)
 			    "nameserver 127.0.0.1\n");
 }
 
+/* Takes the placeholders the gateway made, before the sandbox exists. */
+static int net_placeholders(struct supervisor *s)
+{
+	char *msg = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!s->cfg->policy->n_credentials)
+		return 0;
+	r = gateway_placeholders_wait(s->cfg->net.gateway_fd, &msg, &len);
+	if (r == 0 && creds_place(s->cfg, &s->plan, msg, len) < 0) {
+		log_error("the gateway's placeholders make no sense");
+		r = -EINVAL;
+	}
+	if (msg)
+		explicit_bzero(msg, len);
+	free(msg);
+	return r;
+}
+
 /* Starts this run's gateway, or attaches to a shared one. */
 static int net_start(struct supervisor *s)
 {
+	const struct policy *p = s->cfg->policy;
+	_cleanup_free_ char *ca_cert = NULL, *ca_key = NULL;
 	struct gateway_run_opts o = {
-		.policy = s->cfg->policy,
+		.policy = p,
 		.audit_path = s->cfg->audit_path,
 		.run_id = s->cfg->run_id,
 	};
@@ -385,12 +407,24 @@ static int net_start(struct supervisor *s)
 	}
 	log_info("run %s", o.run_id);
 	if (s->cfg->gateway_socket) {
+		if (p->n_credentials || p->n_request_rules || p->n_routes) {
+			log_error("credentials, request rules and routes need "
+				  "the run's own gateway; run without "
+				  "--gateway");
+			return -EINVAL;
+		}
 		r = gateway_attach(s->cfg->gateway_socket, &o,
 				   &s->cfg->net.gateway_fd);
 		s->gateway_keep = r == 0 ? dup(s->cfg->net.gateway_fd) : -1;
 		return r;
 	}
-	return gateway_spawn(&o, &s->cfg->net.gateway_fd, &s->gateway);
+	r = creds_plan(s->cfg, &s->plan, &ca_cert, &ca_key);
+	if (r < 0)
+		return r;
+	o.ca_cert = ca_cert;
+	o.ca_key = ca_key;
+	r = gateway_spawn(&o, &s->cfg->net.gateway_fd, &s->gateway);
+	return r < 0 ? r : net_placeholders(s);
 }
 
 static void net_stop(struct supervisor *s)

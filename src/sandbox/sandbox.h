@@ -191,6 +191,28 @@ int mount_plan_apply(const struct mount_plan *plan, const char *cwd,
  * reported at debug level (names only).
  */
 void env_build(struct strv *out, char *const *envp, const struct policy *p);
+/* Sets NAME=value in out, replacing an earlier NAME. */
+void env_put(struct strv *out, const char *name, const char *value);
+/* Removes NAME from out (its value wiped). */
+void env_unset(struct strv *out, const char *name);
+
+/* creds.c */
+/*
+ * Plans what credentials, request rules and routes need inside: the
+ * route ports and their variables, no real value in the environment, and
+ * where TLS is terminated, the CA trusted (the bundle bound over the
+ * system's, the variables tools read). Fills *ca_cert and *ca_key (the
+ * caller frees) with the CA the gateway signs with, or NULL. Returns 0
+ * or -errno after logging.
+ */
+int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
+	       char **ca_cert, char **ca_key);
+/*
+ * Puts the gateway's placeholders (gateway_placeholders_wait) where the
+ * policy shows them: variables and files. Returns 0 or -EINVAL.
+ */
+int creds_place(struct sandbox_config *cfg, struct mount_plan *plan,
+		const char *msg, size_t len);
 
 /* caps.c */
 /* Empties every capability set of the calling thread. 0 or -errno. */
