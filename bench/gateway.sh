@@ -79,36 +79,6 @@ log() {
 	printf 'gateway.sh: %s\n' "$*" >&"$LOG_FD"
 }
 
-# Sends TERM to the given pids, waits up to the grace period for them to
-# go, then sends KILL to any that remain.
-end_pids() {
-	local -a left
-	local pid i
-
-	[[ $# -eq 0 ]] && return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for ((i = 0; i < KILL_GRACE_S * 10; i++)); do
-		left=()
-		for pid in "$@"; do
-			kill -0 "$pid" 2>/dev/null && left+=("$pid")
-		done
-		[[ ${#left[@]} -eq 0 ]] && return 0
-		sleep 0.1
-	done
-	kill -KILL "${left[@]}" 2>/dev/null || true
-}
-
-# Ends what is left of this run after the servers were stopped by pid,
-# such as the socat bridges that srt leaves behind.
-kill_leftovers() {
-	local -a pids
-
-	mapfile -t pids < <(token_pids)
-	[[ ${#pids[@]} -eq 0 ]] && return 0
-	log "cleanup: ending ${#pids[@]} leftover process(es): ${pids[*]}"
-	end_pids "${pids[@]}"
-}
-
 cleanup() {
 	local status=$?
 
@@ -182,16 +152,6 @@ check_setup() {
 	[[ -z $RESULTS_DIR ]] || RESULTS_DIR=$(absolute_path "$RESULTS_DIR")
 }
 
-# Records one table row: label (for files), name shown, status (ok,
-# skipped) and a note. Rows are tab-separated; no tabs or newlines inside.
-add_row() {
-	local label=$1 name=$2 status=$3 note=$4
-
-	note=${note//[$'\t\n']/ }
-	printf '%s\t%s\t%s\t%s\n' "$label" "$name" "$status" "$note" \
-		>>"$SCRATCH/rows.tsv"
-}
-
 # Records why one measurement (bulk or rate) of a row has no number.
 add_failure() {
 	local label=$1 what=$2 note=$3
@@ -199,48 +159,6 @@ add_failure() {
 	note=${note//[$'\t\n']/ }
 	log "$label: $what failed: $note"
 	printf '%s\t%s\t%s\n' "$label" "$what" "$note" >>"$SCRATCH/failed.tsv"
-}
-
-# The first lines a failed step wrote, squeezed onto one line.
-first_words() {
-	head -n 3 -- "$1" 2>/dev/null | tr '\t\n' '  ' | head -c 300
-}
-
-# Asks the kernel for a free loopback port. Another program could take it
-# before the server binds it, but the server's start-up check catches that.
-free_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# Waits until something accepts on 127.0.0.1:$2, giving up when the server
-# with pid $1 has exited or the start-up time has run out.
-wait_port() {
-	local pid=$1 port=$2 i
-
-	for ((i = 0; i < READY_TIMEOUT_S * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-# Starts a server in the background under the run's overall time limit and
-# remembers its pid for cleanup. Its output goes to $SCRATCH/$1.log. Sets
-# STARTED_PID.
-start_server() {
-	local name=$1
-
-	shift
-	timeout -k "$KILL_GRACE_S" "$(server_limit_s)" "$@" \
-		</dev/null >"$SCRATCH/$name.log" 2>&1 &
-	STARTED_PID=$!
-	SERVER_PIDS+=("$STARTED_PID")
 }
 
 # The command prefix that runs a program in a private mount namespace

@@ -672,7 +672,12 @@ static void http_interest(struct gw_conn *c, bool resp_blocked)
 	if (c->up.w.fd >= 0) {
 		if (buf_len(&c->up_out) || x->req_approved)
 			ue |= EPOLLOUT;
-		if (!c->up.eof && x->resp != GW_HTTP_IDLE &&
+		/*
+		 * A fixed upstream stays watched between requests too: a
+		 * close or a stray byte is only queued (bounded), and the
+		 * interest need not flip twice per request.
+		 */
+		if (!c->up.eof && (x->resp != GW_HTTP_IDLE || x->fixed_target) &&
 		    buf_len(&c->up_in) < GW_XFER_MAX_BYTES)
 			ue |= EPOLLIN;
 		ue |= c->up.want;
@@ -823,6 +828,12 @@ void gw_http_on_up(struct gw_conn *c, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLHUP) && !response_read(c))
 		return;
+	if (c->up.eof && c->http.resp == GW_HTTP_IDLE &&
+	    c->state == GW_ST_HTTP_HEAD && !buf_len(&c->in)) {
+		/* the server ended an idle connection: so does the client's */
+		gw_conn_close(c);
+		return;
+	}
 	http_drive(c);
 }
 
