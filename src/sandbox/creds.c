@@ -46,64 +46,6 @@ static bool needs_ca(const struct policy *p)
 	return p->n_credentials > 0 || p->n_request_rules > 0;
 }
 
-/* Appends the CERTIFICATE blocks of text to parts (never a key). */
-static void push_cert_blocks(struct strv *parts, const char *text)
-{
-	static const char begin[] = "-----BEGIN CERTIFICATE-----";
-	static const char end[] = "-----END CERTIFICATE-----";
-	const char *p = text, *b, *e;
-
-	while ((b = strstr(p, begin)) && (e = strstr(b, end))) {
-		e += sizeof(end) - 1;
-		strv_push_owned(parts, xasprintf("%.*s\n", (int)(e - b), b));
-		p = e;
-	}
-}
-
-/* The bundle's text: the system's, the CA, the extra files' certificates. */
-static char *bundle_text(const char *system, const char *ca_cert,
-			 const struct strv *extra)
-{
-	_cleanup_free_ char *sys = NULL, *ca = NULL;
-	struct strv parts = { 0 };
-	size_t len = 1;
-	char *out;
-	int r;
-
-	if (system && read_file(system, 16 << 20, &sys) < 0)
-		log_warn("cannot read %s; the sandbox trusts only airlock's CA",
-			 system);
-	r = read_file(ca_cert, 1 << 20, &ca);
-	if (r < 0) {
-		log_error_errno(-r, "cannot read the CA certificate %s", ca_cert);
-		return NULL;
-	}
-	if (sys)
-		push_cert_blocks(&parts, sys);
-	push_cert_blocks(&parts, ca);
-	for (size_t i = 0; i < extra->len; i++) {
-		_cleanup_free_ char *t = NULL;
-
-		if (read_file(extra->items[i], 16 << 20, &t) < 0) {
-			log_debug("extra CA file %s cannot be read; skipped",
-				  extra->items[i]);
-			continue;
-		}
-		push_cert_blocks(&parts, t);
-	}
-	for (size_t i = 0; i < parts.len; i++)
-		len += strlen(parts.items[i]);
-	out = xcalloc(1, len);
-	for (size_t i = 0, o = 0; i < parts.len; i++) {
-		size_t n = strlen(parts.items[i]);
-
-		memcpy(out + o, parts.items[i], n);
-		o += n;
-	}
-	strv_clear(&parts);
-	return out;
-}
-
 int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
 	       char **ca_cert, char **ca_key)
 {
@@ -142,7 +84,8 @@ int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
 		}
 	}
 	bundle = ca_system_bundle();
-	text = bundle_text(bundle, *ca_cert, &p->tls_extra_ca);
+	text = ca_bundle_text(*ca_cert, (const char *const *)p->tls_extra_ca.items,
+			      p->tls_extra_ca.len);
 	if (!text)
 		return -EINVAL;
 	mount_plan_add_file(plan, bundle ? bundle : CA_BUNDLE_FALLBACK, text);

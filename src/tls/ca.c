@@ -1016,20 +1016,24 @@ int ca_leaf(struct ca *ca, const char *host, X509 **cert, EVP_PKEY **key)
 	return 0;
 }
 
-int ca_bundle_write(int dirfd, const char *name, const char *ca_cert_path,
-		    const char *const *extra, size_t n_extra)
+char *ca_bundle_text(const char *ca_cert_path, const char *const *extra,
+		     size_t n_extra)
 {
 	_cleanup_(bio_freep) BIO *out = BIO_new(BIO_s_mem());
+	char *p, *text;
+	long len;
 	int r;
 
-	if (!out)
-		return ssl_fail("cannot build the CA bundle");
+	if (!out) {
+		ssl_fail("cannot build the CA bundle");
+		return NULL;
+	}
 	bundle_add_system(out, ca_system_bundle());
 	r = bundle_add_certs(out, ca_cert_path);
 	if (r <= 0) {
 		log_error_errno(r < 0 ? -r : EINVAL, "no certificate in the "
 				"CA file %s", ca_cert_path);
-		return r < 0 ? r : -EINVAL;
+		return NULL;
 	}
 	for (size_t i = 0; i < n_extra; i++) {
 		r = bundle_add_certs(out, extra[i]);
@@ -1037,11 +1041,11 @@ int ca_bundle_write(int dirfd, const char *name, const char *ca_cert_path,
 			log_debug("extra CA file %s cannot be read (%s); "
 				  "skipped", extra[i], strerror(-r));
 	}
-
-	r = bio_write_new(dirfd, name, CA_CERT_MODE, out, false);
-	if (r < 0)
-		log_error_errno(-r, "cannot write the CA bundle %s", name);
-	return r;
+	len = BIO_get_mem_data(out, &p);
+	text = xmalloc((size_t)len + 1);
+	memcpy(text, p, (size_t)len);
+	text[len] = '\0';
+	return text;
 }
 
 const char *ca_system_bundle(void)

@@ -88,16 +88,15 @@ void ca_free(struct ca *ca);
 int ca_leaf(struct ca *ca, const char *host, X509 **cert, EVP_PKEY **key);
 
 /*
- * Writes the trust bundle the sandbox sees to name in the folder dirfd:
- * the system bundle (ca_system_bundle) as it is, then the certificate of
+ * The trust bundle the sandbox sees, as text (caller frees): the system
+ * bundle (ca_system_bundle) as it is, then the certificate of
  * ca_cert_path, then the CERTIFICATE blocks of each extra file; other
  * blocks (keys) are left out, and an extra file that is missing or
- * unreadable is skipped with a debug note. The file is created (mode
- * 0644, never through a symlink, -EEXIST if name exists). Returns 0 or
- * -errno after logging; on failure the file is removed.
+ * unreadable is skipped with a debug note. NULL after logging when the
+ * CA's file holds no certificate.
  */
-int ca_bundle_write(int dirfd, const char *name, const char *ca_cert_path,
-		    const char *const *extra, size_t n_extra);
+char *ca_bundle_text(const char *ca_cert_path, const char *const *extra,
+		     size_t n_extra);
 
 /*
  * The system's CA bundle: the first regular file of the known places
