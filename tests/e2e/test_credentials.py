@@ -9,6 +9,7 @@ log, and that no real value shows anywhere the agent or a log can reach.
 """
 import base64
 import json
+import shutil
 import stat
 import string
 from pathlib import Path
@@ -710,7 +711,12 @@ def test_anthropic_sdk_through_a_route(sb, pki, use):
             cred = inject({"env": "REAL_ANTHROPIC_KEY"}, a,
                           header="x-api-key", scheme="raw")
             options = ("--env", "ANTHROPIC_API_KEY=sk-ant-agent-made")
-        (sb.workspace / "sdk.js").write_text(SDK_CALL % json.dumps(str(SDK)))
+        # a copy in the workspace: the repository may lie under /tmp,
+        # which the sandbox replaces with its own
+        shutil.copytree(SDK.parents[1], sb.workspace / "node_modules",
+                        symlinks=True)
+        (sb.workspace / "sdk.js").write_text(
+            SDK_CALL % json.dumps("./node_modules/@anthropic-ai/sdk"))
         r = run_in(sb, policy(pki, a, routes=[route(server)], secrets=[cred]),
                    "node sdk.js", *options,
                    env={"ANTHROPIC_API_KEY" if use == "placeholder" else
