@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite: builds with gcc and with clang (warnings are
 # errors), runs the unit tests under ASan and UBSan, runs a short pass of
-# each fuzz target, then the end-to-end tests against the built binary.
+# each fuzz target, then the end-to-end tests against the built binary and
+# against the sanitized one.
 # Build folders: build/ (gcc), build-clang/, build-asan/, build-fuzz/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -46,3 +47,12 @@ if [ ! -d tests/e2e/node/node_modules ]; then
 	npm ci --prefix tests/e2e/node --no-audit --no-fund
 fi
 AIRLOCK_BIN="$PWD/build/airlock" /usr/bin/python3 -m pytest -q tests/e2e "$@"
+
+# The same suite against the ASan+UBSan build: a memory error or a leak
+# in any airlock process (the supervisor, init, the gateway, the service)
+# makes it exit non-zero or drop its connections, and the test fails.
+say "end-to-end tests against the ASan and UBSan build"
+ASAN_OPTIONS=detect_leaks=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+AIRLOCK_BIN="$PWD/build-asan/airlock" /usr/bin/python3 -m pytest -q \
+	-p no:cacheprovider tests/e2e "$@"

@@ -149,8 +149,26 @@ int gw_init(struct gw *gw)
 
 void gw_fini(struct gw *gw)
 {
+	/* connections close (and are logged), runs end, then both are freed */
+	while (gw->conns)
+		gw_conn_close(gw->conns);
+	for (struct gw_run *run = gw->runs, *next; run; run = next) {
+		next = run->next;
+		gw_run_end(run);
+	}
+	loop_release_deferred(&gw->loop);
 	gw_audit_close(&gw->audit);
 	gw_resolver_stop(gw);
+	gw_pipes_free(gw->pipes);
+	gw->pipes = NULL;
+	for (size_t i = 0; i < gw->n_tokens; i++) {
+		explicit_bzero(gw->tokens[i].token, strlen(gw->tokens[i].token));
+		free(gw->tokens[i].token);
+		free(gw->tokens[i].name);
+	}
+	free(gw->tokens);
+	gw->tokens = NULL;
+	gw->n_tokens = 0;
 }
 
 struct gw_run *gw_run_new(struct gw *gw, const struct policy *p,

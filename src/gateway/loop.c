@@ -188,7 +188,7 @@ void loop_defer(struct loop *l, struct loop_deferred *d,
 	l->deferred = d;
 }
 
-static void deferred_release(struct loop *l)
+void loop_release_deferred(struct loop *l)
 {
 	while (l->deferred) {
 		struct loop_deferred *d = l->deferred;
@@ -220,11 +220,11 @@ int loop_run(struct loop *l)
 				w->cb(w, events[i].events);
 		}
 		timers_fire(l);
-		deferred_release(l);
+		loop_release_deferred(l);
 		if (l->round_end)
 			l->round_end(l);
 		timerfd_rearm(l);
 	}
-	deferred_release(l);
+	loop_release_deferred(l);
 	return 0;
 }

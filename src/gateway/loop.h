@@ -102,6 +102,8 @@ void loop_defer(struct loop *l, struct loop_deferred *d,
  * the timerfd. Returns 0, or -errno when epoll itself fails.
  */
 int loop_run(struct loop *l);
+/* Runs what loop_defer queued (loop_run does at the end of each round). */
+void loop_release_deferred(struct loop *l);
 void loop_stop(struct loop *l);
 
 #endif

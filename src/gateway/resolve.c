@@ -184,4 +184,11 @@ void gw_resolver_stop(struct gw *gw)
 		pthread_detach(r->threads[i]);
 	loop_watch_del(&gw->loop, &r->w);
 	gw->resolver = NULL;
+	if (r->n_threads == 0) {
+		/* no worker can still hold it */
+		close(r->efd);
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->wake);
+		free(r);
+	}
 }

@@ -130,6 +130,7 @@ struct attachment {
 	enum attach_phase phase;
 	struct gw_run *run;
 	uid_t uid;
+	struct attachment *next; /* the service's list */
 };
 
 struct service {
@@ -137,6 +138,7 @@ struct service {
 	struct gw_policy ceiling;
 	const struct policy *policy;
 	struct loop_watch unix_listen;
+	struct attachment *attachments;
 	const char *socket_path;
 	bool stop;
 };
@@ -149,6 +151,12 @@ static void attach_send(int fd, const char *text)
 
 static void attachment_close(struct attachment *a)
 {
+	struct attachment **pp = &a->srv->attachments;
+
+	while (*pp && *pp != a)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = a->next;
 	if (a->run)
 		gw_run_end(a->run);
 	loop_watch_del(&a->srv->gw.loop, &a->w);
@@ -262,7 +270,10 @@ static void on_unix_listen(struct loop_watch *w, uint32_t events)
 	if (loop_watch_add(&srv->gw.loop, &a->w, fd, EPOLLIN, on_attachment) < 0) {
 		close(fd);
 		free(a);
+		return;
 	}
+	a->next = srv->attachments;
+	srv->attachments = a;
 }
 
 /* True when something accepts connections on the socket at sa. */
@@ -435,6 +446,9 @@ int gateway_serve(const struct gateway_serve_opts *o)
 	r = loop_run(&srv.gw.loop);
 	if (srv.socket_path)
 		unlink(srv.socket_path);
+	while (srv.attachments)
+		attachment_close(srv.attachments);
 	gw_fini(&srv.gw);
+	gw_policy_free(&srv.ceiling);
 	return r < 0 ? 1 : 0;
 }

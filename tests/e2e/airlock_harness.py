@@ -62,6 +62,10 @@ class Sandbox:
                "HOME": str(self.home) if self.mode == "user" else "/root",
                # the default audit log goes here, not under /root
                "XDG_STATE_HOME": str(self.base / "state")}
+        # a sanitized airlock reads its options from its environment
+        for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if name in os.environ:
+                env[name] = os.environ[name]
         env.update(extra or {})
         return env
 
