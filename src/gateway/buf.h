@@ -24,9 +24,10 @@ static inline size_t buf_len(const struct buf *b)
 	return b->end - b->start;
 }
 
+/* The first queued byte; an empty queue without storage gives "". */
 static inline const char *buf_head(const struct buf *b)
 {
-	return b->data + b->start;
+	return b->data ? b->data + b->start : "";
 }
 
 /*

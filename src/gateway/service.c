@@ -419,31 +419,38 @@ int gateway_serve(const struct gateway_serve_opts *o)
 {
 	struct service srv = { .policy = o->policy };
 	struct gw_run *listen_run = NULL;
-	int r;
+	int r = 0;
 
 	if (!o->socket_path && !o->listen) {
 		log_error("airlock gateway: give --socket PATH, --listen "
 			  "HOST:PORT, or both");
 		return AIRLOCK_EXIT_USAGE;
 	}
-	if (gw_init(&srv.gw) < 0 ||
-	    gw_signals(&srv.gw) < 0 ||
+	if (gw_init(&srv.gw) < 0) {
+		log_error("gateway: cannot start its event loop");
+		return 1;
+	}
+	if (gw_signals(&srv.gw) < 0 ||
 	    gw_audit_open(&srv.gw.audit, o->audit_path) < 0 ||
 	    gw_policy_build(&srv.ceiling, o->policy) < 0)
-		return 1;
-	if (o->tokens_path && tokens_load(&srv.gw, o->tokens_path) < 0)
-		return 1;
-	if (o->socket_path && unix_listen_open(&srv, o->socket_path) < 0)
-		return 1;
-	if (o->listen) {
+		r = -1;
+	else if (o->tokens_path && tokens_load(&srv.gw, o->tokens_path) < 0)
+		r = -1;
+	else if (o->socket_path && unix_listen_open(&srv, o->socket_path) < 0)
+		r = -1;
+	if (r == 0 && o->listen) {
 		listen_run = gw_run_new(&srv.gw, o->policy, "listen");
 		if (!listen_run || tcp_listen_open(&srv, o->listen, listen_run) < 0)
-			return 1;
+			r = -1;
 	}
-	log_info("gateway: serving%s%s%s%s", o->socket_path ? " runs on " : "",
-		 o->socket_path ? o->socket_path : "",
-		 o->listen ? ", proxy on " : "", o->listen ? o->listen : "");
-	r = loop_run(&srv.gw.loop);
+	if (r == 0) {
+		log_info("gateway: serving%s%s%s%s",
+			 o->socket_path ? " runs on " : "",
+			 o->socket_path ? o->socket_path : "",
+			 o->listen ? ", proxy on " : "",
+			 o->listen ? o->listen : "");
+		r = loop_run(&srv.gw.loop);
+	}
 	if (srv.socket_path)
 		unlink(srv.socket_path);
 	while (srv.attachments)
