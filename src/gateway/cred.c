@@ -915,20 +915,18 @@ ssize_t gw_creds_request_body(struct gw_conn *c, size_t n, bool last,
 	const struct gw_creds *cr = c->run->creds;
 	char *p = (char *)buf_head(&c->in);
 	const char *path = c->http.path ? c->http.path : "/";
-	size_t off = 0, at = 0;
+	size_t path_len = strlen(path), off = 0, at = 0;
 	int i;
 
 	if (!cr || !cr->n)
 		return (ssize_t)n;
 	while (off < n && (i = find_placeholder(cr, p + off, n - off, &at)) >= 0) {
 		struct gw_cred *cd = &cr->v[i];
+		bool bound = cred_bound(c->run, cd, &c->host, c->port, path,
+					path_len);
 
-		if (!cd->body || !transport_ok(c) ||
-		    !cred_bound(c->run, cd, &c->host, c->port, path,
-				strlen(path))) {
-			*reason = cd->body && cred_bound(c->run, cd, &c->host,
-							 c->port, path,
-							 strlen(path)) ?
+		if (!cd->body || !bound || !transport_ok(c)) {
+			*reason = cd->body && bound ?
 					  "a credential goes to this host "
 					  "only over TLS" :
 					  "a request body carries a "

@@ -129,16 +129,6 @@ static int select_alpn(SSL *ssl, const unsigned char **out,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static void log_ssl_error(const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char text[256];
-
-	ERR_error_string_n(e, text, sizeof(text));
-	log_error("gateway: %s: %s", what, e ? text : "unknown error");
-	ERR_clear_error();
-}
-
 static SSL_CTX *ctx_new(const SSL_METHOD *m)
 {
 	SSL_CTX *ctx = SSL_CTX_new(m);
@@ -168,7 +158,7 @@ static SSL_CTX *client_ctx(const struct policy *p)
 	for (size_t i = 0; i < p->upstream_ca.len; i++) {
 		if (SSL_CTX_load_verify_locations(ctx, p->upstream_ca.items[i],
 						  NULL) != 1) {
-			log_ssl_error(p->upstream_ca.items[i]);
+			tls_fail("gateway: %s", p->upstream_ca.items[i]);
 			goto fail;
 		}
 	}
@@ -188,7 +178,7 @@ struct gw_tls *gw_tls_new(const struct policy *p, const char *ca_cert,
 		SSL_CTX_set_alpn_select_cb(t->server, select_alpn, NULL);
 	t->client = client_ctx(p);
 	if (!t->server || !t->client) {
-		log_ssl_error("cannot set up TLS");
+		tls_fail("gateway: cannot set up TLS");
 		gw_tls_free(t);
 		return NULL;
 	}
@@ -320,12 +310,10 @@ void gw_side_tls_end(struct gw_side *s, bool notify)
 
 /* ---- handshakes ---- */
 
-static struct gw_tls *run_tls(const struct gw_conn *c);
-
 /* The name the upstream certificate must carry: c->host. */
 static bool upstream_setup(struct gw_conn *c)
 {
-	struct gw_tls *t = run_tls(c);
+	struct gw_tls *t = c->run->tls;
 	SSL *ssl = side_ssl(&c->up, t->client);
 	X509_VERIFY_PARAM *vp;
 
@@ -345,7 +333,7 @@ static bool upstream_setup(struct gw_conn *c)
 
 static bool client_setup(struct gw_conn *c)
 {
-	struct gw_tls *t = run_tls(c);
+	struct gw_tls *t = c->run->tls;
 	X509 *cert;
 	EVP_PKEY *key;
 	SSL *ssl;
@@ -454,11 +442,6 @@ void gw_tls_on_event(struct gw_conn *c, bool client_side, uint32_t events)
 	tls_step(c);
 }
 
-static struct gw_tls *run_tls(const struct gw_conn *c)
-{
-	return c->run->tls;
-}
-
 void gw_tls_start(struct gw_conn *c)
 {
 	static const char *const fail = "cannot set up TLS termination";
@@ -473,7 +456,7 @@ void gw_tls_start(struct gw_conn *c)
 	gw_tunnel_release(c);
 	c->state = GW_ST_TLS;
 	if (!client_setup(c) || !upstream_setup(c)) {
-		log_ssl_error(fail);
+		tls_fail("gateway: %s", fail);
 		gw_conn_log_deny(c, "tls", fail);
 		gw_conn_close(c);
 		return;
@@ -487,7 +470,7 @@ void gw_tls_start_upstream(struct gw_conn *c)
 
 	c->state = GW_ST_TLS;
 	if (!upstream_setup(c)) {
-		log_ssl_error(fail);
+		tls_fail("gateway: %s", fail);
 		gw_conn_refuse(c, GW_REFUSE_UNREACHABLE, fail);
 		return;
 	}

@@ -120,8 +120,7 @@ static void bio_freep(BIO **p)
  * Logs what failed with OpenSSL's first queued error, empties the queue
  * and returns -EIO.
  */
-static int ssl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int ssl_fail(const char *fmt, ...)
+int tls_fail(const char *fmt, ...)
 {
 	unsigned long e = ERR_peek_error();
 	char what[512], text[256] = "unknown error";
@@ -206,7 +205,7 @@ static X509 *cert_read_fd(int fd, const char *path)
 	X509 *x = b ? PEM_read_bio_X509(b, NULL, pem_no_password, NULL) : NULL;
 
 	if (b && !x)
-		ssl_fail("cannot read a certificate from %s", path);
+		tls_fail("cannot read a certificate from %s", path);
 	return x;
 }
 
@@ -219,7 +218,7 @@ static EVP_PKEY *key_read_fd(int fd, const char *path)
 	if (b)
 		k = PEM_read_bio_PrivateKey(b, NULL, pem_no_password, NULL);
 	if (b && !k)
-		ssl_fail("cannot read a private key (PEM, unencrypted) from %s",
+		tls_fail("cannot read a private key (PEM, unencrypted) from %s",
 			 path);
 	return k;
 }
@@ -342,7 +341,7 @@ static X509 *ca_cert_make(EVP_PKEY *key)
 	bool ok;
 
 	if (!x) {
-		ssl_fail("cannot make the CA's certificate");
+		tls_fail("cannot make the CA's certificate");
 		return NULL;
 	}
 	ca_common_name(cn);
@@ -364,7 +363,7 @@ static X509 *ca_cert_make(EVP_PKEY *key)
 	     cert_add_ext(x, x, NID_subject_key_identifier, "hash") &&
 	     X509_sign(x, key, EVP_sha256()) > 0;
 	if (!ok) {
-		ssl_fail("cannot make the CA's certificate");
+		tls_fail("cannot make the CA's certificate");
 		return NULL;
 	}
 	return steal_ptr(&x);
@@ -498,7 +497,7 @@ static X509 *leaf_make(struct ca *ca, const struct host *h, time_t now)
 	     leaf_copy_exts(x, ca->leaf_template) &&
 	     X509_sign(x, ca->key, sign_digest(ca->key)) > 0;
 	if (!ok) {
-		ssl_fail("cannot make a certificate for %s", h->text);
+		tls_fail("cannot make a certificate for %s", h->text);
 		return NULL;
 	}
 	return steal_ptr(&x);
@@ -598,11 +597,11 @@ static int leaf_setup(struct ca *ca)
 			process_leaf_pub = process_leaf_key;
 	}
 	if (!process_leaf_key || EVP_PKEY_up_ref(process_leaf_key) != 1)
-		return ssl_fail("cannot make the key of the leaf certificates");
+		return tls_fail("cannot make the key of the leaf certificates");
 	ca->leaf_key = process_leaf_key;
 	ca->leaf_template = leaf_template_make(ca);
 	if (!ca->leaf_template)
-		return ssl_fail("cannot prepare the leaf certificates");
+		return tls_fail("cannot prepare the leaf certificates");
 	ca->slots = xcalloc(CA_LEAF_CACHE_MAX, sizeof(*ca->slots));
 	return 0;
 }
@@ -807,7 +806,7 @@ static int ca_dir_make(int dfd, const char *dir)
 
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!key)
-		return ssl_fail("cannot make a key for airlock's CA");
+		return tls_fail("cannot make a key for airlock's CA");
 	cert = ca_cert_make(key);
 	if (!cert)
 		return -EIO;
@@ -815,7 +814,7 @@ static int ca_dir_make(int dfd, const char *dir)
 	    PEM_write_bio_PrivateKey(key_pem, key, NULL, NULL, 0, NULL,
 				     NULL) != 1 ||
 	    PEM_write_bio_X509(cert_pem, cert) != 1)
-		return ssl_fail("cannot encode airlock's CA");
+		return tls_fail("cannot encode airlock's CA");
 
 	r = temp_write(dfd, dir, CA_KEY_FILE, CA_KEY_MODE, key_pem);
 	if (r == 0)
@@ -1025,7 +1024,7 @@ char *ca_bundle_text(const char *ca_cert_path, const char *const *extra,
 	int r;
 
 	if (!out) {
-		ssl_fail("cannot build the CA bundle");
+		tls_fail("cannot build the CA bundle");
 		return NULL;
 	}
 	bundle_add_system(out, ca_system_bundle());

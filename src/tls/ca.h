@@ -22,6 +22,12 @@
 
 struct ca;
 
+/*
+ * Logs "what: the first OpenSSL error" (fmt makes what), clears OpenSSL's
+ * error queue, and returns -EIO.
+ */
+int tls_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* For _cleanup_ (common/util.h). */
 static inline void x509_freep(X509 **x)
 {
