@@ -263,14 +263,15 @@ static void records_guard(const char *audit, struct policy *p)
  * trusts, so no sandbox may read it. Started by a user, CMD has the
  * user's uid, so the CA's folder (and a key the policy names) is masked
  * in every run; started by root, CMD's uid cannot pass the folder (0700,
- * root's) in the first place. The CA is made now when this run needs it,
- * so that the mask finds it in place.
+ * root's) in the first place. When the run terminates TLS, the CA it
+ * uses (the policy's, else the user's, made now so that the mask finds
+ * it in place) goes into *cert and *key.
  */
-static int ca_guard(struct policy *p, bool dry_run)
+static int ca_guard(struct policy *p, bool dry_run, char **cert, char **key)
 {
-	_cleanup_free_ char *cert = NULL, *key = NULL;
 	bool needed = p->n_credentials || p->n_request_rules;
 
+	*cert = *key = NULL;
 	if (getuid() != 0) {
 		char *dir = ca_user_dir(p->home);
 
@@ -279,9 +280,14 @@ static int ca_guard(struct policy *p, bool dry_run)
 		if (p->tls_ca_key)
 			strv_push(&p->mask, p->tls_ca_key);
 	}
-	if (!needed || p->tls_ca_cert || dry_run)
+	if (!needed || dry_run)
 		return 0;
-	if (ca_user_ensure(p->home, &cert, &key) < 0) {
+	if (p->tls_ca_cert) {
+		*cert = xstrdup(p->tls_ca_cert);
+		*key = xstrdup(p->tls_ca_key);
+		return 0;
+	}
+	if (ca_user_ensure(p->home, cert, key) < 0) {
 		log_error("cannot make or open airlock's CA, which credentials "
 			  "and request rules need (see airlock ca)");
 		return AIRLOCK_EXIT_SETUP;
@@ -388,7 +394,7 @@ int cli_run(int argc, char **argv)
 	struct policy p = { 0 };
 	struct sandbox_config cfg = { 0 };
 	char *sh_argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
-	_cleanup_free_ char *audit = NULL;
+	_cleanup_free_ char *audit = NULL, *ca_cert = NULL, *ca_key = NULL;
 	struct run_folder folder = { .fd = -1, .lock_fd = -1, .upper_fd = -1 };
 	char id[RUN_ID_MAX_BYTES];
 	int r;
@@ -413,12 +419,14 @@ int cli_run(int argc, char **argv)
 		audit = cli_audit_file(rq.audit ? rq.audit : p.audit_file,
 				       p.home, !rq.dry_run);
 	records_guard(audit, &p);
-	r = ca_guard(&p, rq.dry_run);
+	r = ca_guard(&p, rq.dry_run, &ca_cert, &ca_key);
 	if (r != 0) {
 		policy_free(&p);
 		goto out;
 	}
 	cfg.audit_path = audit;
+	cfg.ca_cert = ca_cert;
+	cfg.ca_key = ca_key;
 	cfg.workspace_mode = rq.workspace_mode;
 	if (rq.workspace_mode == WORKSPACE_RO)
 		strv_remove(&p.allow_write, p.workspace);

@@ -41,21 +41,13 @@ static const char *const ca_bundle_vars[] = {
 /* Where the sandbox's bundle goes when the host has none. */
 #define CA_BUNDLE_FALLBACK "/tmp/airlock-ca-bundle.pem"
 
-static bool needs_ca(const struct policy *p)
-{
-	return p->n_credentials > 0 || p->n_request_rules > 0;
-}
-
-int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
-	       char **ca_cert, char **ca_key)
+int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan)
 {
 	const struct policy *p = cfg->policy;
 	struct net_config *nc = &cfg->net;
 	_cleanup_free_ char *text = NULL;
 	const char *bundle;
-	int r;
 
-	*ca_cert = *ca_key = NULL;
 	for (size_t i = 0; i < p->deny_env.len; i++)
 		env_unset(&cfg->env, p->deny_env.items[i]);
 	for (size_t i = 0; i < p->n_credentials; i++)
@@ -69,22 +61,10 @@ int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
 		if (p->routes[i].env)
 			env_put(&cfg->env, p->routes[i].env, url);
 	}
-	if (!needs_ca(p))
+	if (!cfg->ca_cert)
 		return 0;
-	if (p->tls_ca_cert) {
-		*ca_cert = xstrdup(p->tls_ca_cert);
-		*ca_key = xstrdup(p->tls_ca_key);
-	} else {
-		r = ca_user_ensure(p->home, ca_cert, ca_key);
-		if (r < 0) {
-			log_error_errno(-r, "cannot make or open airlock's CA; "
-					"credentials and request rules need "
-					"it (see airlock ca)");
-			return r;
-		}
-	}
 	bundle = ca_system_bundle();
-	text = ca_bundle_text(*ca_cert, (const char *const *)p->tls_extra_ca.items,
+	text = ca_bundle_text(cfg->ca_cert, (const char *const *)p->tls_extra_ca.items,
 			      p->tls_extra_ca.len);
 	if (!text)
 		return -EINVAL;

@@ -387,11 +387,12 @@ static int net_placeholders(struct supervisor *s)
 static int net_start(struct supervisor *s)
 {
 	const struct policy *p = s->cfg->policy;
-	_cleanup_free_ char *ca_cert = NULL, *ca_key = NULL;
 	struct gateway_run_opts o = {
 		.policy = p,
 		.audit_path = s->cfg->audit_path,
 		.run_id = s->cfg->run_id,
+		.ca_cert = s->cfg->ca_cert,
+		.ca_key = s->cfg->ca_key,
 	};
 	int r;
 
@@ -418,11 +419,9 @@ static int net_start(struct supervisor *s)
 		s->gateway_keep = r == 0 ? dup(s->cfg->net.gateway_fd) : -1;
 		return r;
 	}
-	r = creds_plan(s->cfg, &s->plan, &ca_cert, &ca_key);
+	r = creds_plan(s->cfg, &s->plan);
 	if (r < 0)
 		return r;
-	o.ca_cert = ca_cert;
-	o.ca_key = ca_key;
 	r = gateway_spawn(&o, &s->cfg->net.gateway_fd, &s->gateway);
 	return r < 0 ? r : net_placeholders(s);
 }

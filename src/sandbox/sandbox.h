@@ -117,6 +117,9 @@ struct sandbox_config {
 	const char *run_id;         /* recorded in the audit log */
 	enum workspace_mode workspace_mode;
 	const char *layers;         /* overlay: holds upper/ and work/ */
+	/* the CA the gateway signs its leaves with; NULL: no termination */
+	const char *ca_cert;
+	const char *ca_key;
 	/*
 	 * Called by the supervisor once CMD has run for a moment (not at all
 	 * when it ends sooner), while the supervisor would only wait.
@@ -200,13 +203,11 @@ void env_unset(struct strv *out, const char *name);
 /*
  * Plans what credentials, request rules and routes need inside: the
  * route ports and their variables, no real value in the environment, and
- * where TLS is terminated, the CA trusted (the bundle bound over the
- * system's, the variables tools read). Fills *ca_cert and *ca_key (the
- * caller frees) with the CA the gateway signs with, or NULL. Returns 0
- * or -errno after logging.
+ * where TLS is terminated (cfg->ca_cert set), the CA trusted: the bundle
+ * bound over the system's, the variables tools read. Returns 0 or -errno
+ * after logging.
  */
-int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan,
-	       char **ca_cert, char **ca_key);
+int creds_plan(struct sandbox_config *cfg, struct mount_plan *plan);
 /*
  * Puts the gateway's placeholders (gateway_placeholders_wait) where the
  * policy shows them: variables and files. Returns 0 or -EINVAL.
