@@ -229,6 +229,12 @@ static __attribute__((noreturn)) void cmd_exec(const struct init_args *a,
 		_exit(AIRLOCK_EXIT_SETUP);
 	close(listener);
 	close(sock);
+	/* nothing of airlock's, or of whoever started it, goes in: an
+	 * inherited folder descriptor alone would be a way out of the root */
+	if (close_range(3, ~0U, 0) < 0) {
+		log_error_errno(errno, "cannot close the inherited descriptors");
+		_exit(AIRLOCK_EXIT_SETUP);
+	}
 
 	execvpe(cfg->argv[0], cfg->argv, cfg->env.items);
 	r = errno;

@@ -510,6 +510,25 @@ def test_env_option_passes_and_sets(sb):
     assert "GITHUB_TOKEN=tok" in lines and "X=1" in lines
 
 
+def test_inherited_descriptors_stay_outside(sb):
+    # a folder descriptor left open by whoever starts airlock would let
+    # CMD walk out of its root with openat; none may reach CMD
+    outside = os.open(sb.base, os.O_RDONLY | os.O_DIRECTORY)
+    pipe_r, pipe_w = os.pipe()
+    try:
+        sb.chown_tree()
+        r = subprocess.run(sb.command(["run", "--", "ls", "/proc/self/fd"]),
+                           cwd=sb.workspace, env=sb.env(),
+                           pass_fds=(outside, pipe_w), capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        for fd in (outside, pipe_r, pipe_w):
+            os.close(fd)
+    assert r.returncode == 0, r.stderr
+    # ls's own folder descriptor is 3
+    assert r.stdout.split() == ["0", "1", "2", "3"]
+
+
 # ---- terminal ----
 
 def test_tiocsti_does_not_reach_outer_terminal(sb):
