@@ -432,9 +432,10 @@ static bool request_body(struct gw_conn *c)
 						avail, &done, &bad);
 
 			if (bad) {
-				gw_conn_log_deny(c, "malformed",
-						 "malformed chunked request body");
-				gw_conn_close(c);
+				/* 400 unless a response has begun; the
+				 * upstream is closed on its cut request */
+				deny(c, "malformed", GW_REFUSE_BAD_REQUEST,
+				     "malformed chunked request body");
 				return false;
 			}
 			x->req_approved += take;
