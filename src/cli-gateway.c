@@ -93,6 +93,16 @@ int cli_gateway(int argc, char **argv)
 		r = AIRLOCK_EXIT_USAGE;
 		goto out;
 	}
+	if (p.n_credentials || p.n_request_rules || p.n_routes) {
+		/* the service applies none of them: fail rather than pass
+		 * requests the settings meant to rule */
+		log_error("credentials, request rules and routes are applied "
+			  "only by a run's own gateway, not by airlock "
+			  "gateway; remove them from its settings");
+		policy_free(&p);
+		r = AIRLOCK_EXIT_USAGE;
+		goto out;
+	}
 	rq.serve.policy = &p;
 	audit = cli_audit_file(rq.serve.audit_path ? rq.serve.audit_path :
 			       p.audit_file, p.home, true);

@@ -188,6 +188,22 @@ def test_listen_beyond_loopback_needs_tokens(sb):
     assert "give --tokens FILE" in service.proc.stderr.read().decode()
 
 
+@pytest.mark.parametrize("extra", [
+    {"network": {"requestRules": [{"host": "web.test", "methods": ["GET"]}]}},
+    {"credentials": {"secrets": [{"name": "k", "from": {"env": "HOME"},
+                                  "use": "inject", "hosts": ["web.test"]}]}},
+])
+def test_service_refuses_what_only_a_run_applies(sb, extra):
+    # the service would pass what these settings mean to rule
+    settings = {"network": {"allowedDomains": ["web.test"]}}
+    for key, value in extra.items():
+        settings.setdefault(key, {}).update(value)
+    service = Service(sb, settings, "--listen", f"127.0.0.1:{free_port()}")
+    assert service.proc.wait(timeout=10) == 2
+    assert "only by a run's own gateway" in \
+        service.proc.stderr.read().decode()
+
+
 def test_listen_with_tokens_authenticates_clients(sb, origin):
     tokens = sb.base / "tokens"
     tokens.write_text("# name token\nci-runner s3cret-token-1\n")
