@@ -27,6 +27,24 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A forked process that ends with _exit skips LeakSanitizer's check at
+ * exit; in a sanitized build this runs the check before it.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIRLOCK_ASAN 1
+#endif
+#elif defined(__SANITIZE_ADDRESS__)
+#define AIRLOCK_ASAN 1
+#endif
+#ifdef AIRLOCK_ASAN
+#include <sanitizer/lsan_interface.h>
+#define leak_check_before_exit() __lsan_do_leak_check()
+#else
+#define leak_check_before_exit() ((void)0)
+#endif
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);

@@ -397,6 +397,7 @@ static __attribute__((noreturn)) void gateway_child(
 	gw_creds_free(run->creds);
 	run->creds = NULL;
 	gw_fini(&p.gw);
+	leak_check_before_exit();
 	_exit(r < 0 ? 1 : 0);
 }
 

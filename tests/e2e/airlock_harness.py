@@ -28,6 +28,12 @@ def binary_reachable_by(uid):
     return True
 
 
+def assert_no_sanitizer_report(stderr):
+    """A sanitized airlock reports memory errors and leaks on stderr, also
+    for processes (the gateway) whose exit status nobody sees."""
+    assert "Sanitizer" not in stderr, stderr
+
+
 class Sandbox:
     """One mode of running airlock: 'root' or 'user' (uid 65534)."""
 
@@ -73,10 +79,11 @@ class Sandbox:
             cwd=None):
         """Runs `airlock ARGS`; returns the CompletedProcess (text)."""
         self.chown_tree()
-        return subprocess.run(self.command(args), cwd=cwd or self.workspace,
-                              env=self.env(env), input=input,
-                              capture_output=True, text=True,
-                              timeout=timeout)
+        r = subprocess.run(self.command(args), cwd=cwd or self.workspace,
+                           env=self.env(env), input=input,
+                           capture_output=True, text=True, timeout=timeout)
+        assert_no_sanitizer_report(r.stderr)
+        return r
 
     def sh(self, script, *options, **kw):
         return self.run(["run", *options, "--", "/bin/sh", "-c", script], **kw)
