@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite: builds with gcc and with clang (warnings are
 # errors), runs the unit tests under ASan and UBSan, runs a short pass of
-# each fuzz target, then the end-to-end tests against the built binary and
-# against the sanitized one.
+# each fuzz target, memcheck on what valgrind can run, then the end-to-end
+# tests against the built binary and against the sanitized one
+# (tests/README.md says what each part proves).
 # Build folders: build/ (gcc), build-clang/, build-asan/, build-fuzz/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -39,6 +40,9 @@ if [ -x tests/fuzz/run-short.sh ]; then
 	say "fuzz targets, short run"
 	tests/fuzz/run-short.sh
 fi
+
+say "memcheck: the gateway and the commands valgrind can run"
+tests/memcheck.sh build
 
 say "end-to-end tests"
 # Node clients the tests run in the sandbox (the Anthropic SDK), pinned by
