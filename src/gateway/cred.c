@@ -39,8 +39,6 @@
 
 /* A credential's value may be this long at most. */
 #define CRED_VALUE_MAX 16384
-/* A placeholder needs this many random characters to be unguessable. */
-#define CRED_RANDOM_MIN 16
 /* How long a credential's command may take. */
 #define CRED_COMMAND_TIMEOUT_MS 30000
 /* At most this many credentials per run (a bit each in creds_used). */
@@ -243,7 +241,8 @@ static size_t prefix_len(const char *v, size_t len)
  * or digit drawn at random (the same class: digit, lower or upper case),
  * everything else kept. -EINVAL when that leaves too little randomness.
  */
-int gw_placeholder_make(const char *v, size_t len, char **out)
+int gw_placeholder_make(const char *v, size_t len, size_t min_random,
+			char **out)
 {
 	static const char *const classes[] = {
 		"0123456789", "abcdefghijklmnopqrstuvwxyz",
@@ -278,7 +277,7 @@ int gw_placeholder_make(const char *v, size_t len, char **out)
 	}
 	p[len] = '\0';
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	if (random < CRED_RANDOM_MIN || memcmp(p, v, len) == 0) {
+	if (random < min_random || memcmp(p, v, len) == 0) {
 		free(p);
 		return -EINVAL;
 	}
@@ -355,11 +354,21 @@ static int cred_build(struct gw_cred *cr, const struct policy_credential *pc,
 		log_error("gateway: credential %s is empty", pc->name);
 		return -EINVAL;
 	}
-	if (gw_placeholder_make(value, len, &cr->placeholder) < 0) {
-		log_error("gateway: credential %s is too short to stand in for "
-			  "safely (it needs %d letters or digits after its "
-			  "prefix); inject it as a header instead", pc->name,
-			  CRED_RANDOM_MIN);
+	/* an injected value's placeholder only masks its echoes, and is
+	 * never taken for the value (find_placeholder): any draw will do */
+	if (gw_placeholder_make(value, len, cr->shown ?
+				GW_PLACEHOLDER_RANDOM_MIN : 1,
+				&cr->placeholder) < 0) {
+		if (cr->shown)
+			log_error("gateway: credential %s is too short to "
+				  "stand in for safely (it needs %d letters or "
+				  "digits after its prefix); inject it as a "
+				  "header instead", pc->name,
+				  GW_PLACEHOLDER_RANDOM_MIN);
+		else
+			log_error("gateway: credential %s has no letter or "
+				  "digit after its prefix to mask its echoes "
+				  "with", pc->name);
 		return -EINVAL;
 	}
 	if (pc->use == POLICY_CRED_INJECT) {
@@ -701,15 +710,22 @@ static bool transport_ok(const struct gw_conn *c)
 	return c->up.ssl || c->run->creds->plaintext_ok;
 }
 
-/* Finds the first placeholder in [p, p+len); its index or -1. */
+/*
+ * Finds the first placeholder the sandbox holds in [p, p+len); its index
+ * or -1. An injected credential's placeholder is not one: the sandbox
+ * never has it, and it may be too short to tell from ordinary text.
+ */
 static int find_placeholder(const struct gw_creds *cr, const char *p,
 			    size_t len, size_t *at)
 {
 	int best = -1;
 
 	for (size_t i = 0; i < cr->n; i++) {
-		const char *m = memmem(p, len, cr->v[i].placeholder,
-				       cr->v[i].len);
+		const char *m;
+
+		if (!cr->v[i].shown)
+			continue;
+		m = memmem(p, len, cr->v[i].placeholder, cr->v[i].len);
 
 		if (m && (best < 0 || (size_t)(m - p) < *at)) {
 			best = (int)i;

@@ -505,12 +505,15 @@ ssize_t gw_creds_request_body(struct gw_conn *c, size_t n, bool last,
  * [c->resp_scanned, n) of c->up_in; returns how many bytes may go.
  */
 size_t gw_creds_response(struct gw_conn *c, size_t n, bool last);
+/* The random characters a placeholder the sandbox holds needs. */
+#define GW_PLACEHOLDER_RANDOM_MIN 16
 /*
  * A placeholder for the value v (len bytes): the same length, the prefix
  * kept, each other letter or digit drawn at random from its class. 0, or
- * -EINVAL when fewer than 16 characters would be random.
+ * -EINVAL when fewer than min_random characters would be random.
  */
-int gw_placeholder_make(const char *v, size_t len, char **out);
+int gw_placeholder_make(const char *v, size_t len, size_t min_random,
+			char **out);
 /*
  * True when a request path (up to '?' or '#') has no dot or empty
  * segments and no escaped '/', '.' or '\': it means the same to every

@@ -573,6 +573,21 @@ def test_injected_with_the_basic_scheme(sb, api, pki):
     assert_never_shown(sb, r, value, encoded)
 
 
+def test_short_value_can_be_injected(sb, api, pki):
+    # too short for a placeholder, which is why injection is the way for
+    # it; its echo is still masked
+    value = "pin-" + new_key("", 8)
+    a = f"api.test:{api.port}"
+    cred = inject({"file": str(secret_file(sb, "short", value))}, a,
+                  header="x-pin", scheme="raw")
+    r = run_in(sb, policy(pki, a, secrets=[cred]),
+               f"curl -sS -m 20 https://{a}/headers")
+    assert r.returncode == 0, r.stderr
+    assert api.requests[0]["headers"]["x-pin"] == value
+    assert value not in r.stdout
+    assert_never_shown(sb, r, value)
+
+
 def test_debug_log_never_shows_values(sb, api, other, pki):
     key, token = new_key(), new_key("tok_", 40)
     a, o = f"api.test:{api.port}", f"other.test:{other.port}"

@@ -46,8 +46,12 @@ static void placeholder_keeps_shape(void **state)
 		size_t len = strlen(v), keep = strlen(prefixes[i]);
 		char *p = NULL, *q = NULL;
 
-		assert_int_equal(gw_placeholder_make(v, len, &p), 0);
-		assert_int_equal(gw_placeholder_make(v, len, &q), 0);
+		assert_int_equal(gw_placeholder_make(v, len,
+						     GW_PLACEHOLDER_RANDOM_MIN,
+						     &p), 0);
+		assert_int_equal(gw_placeholder_make(v, len,
+						     GW_PLACEHOLDER_RANDOM_MIN,
+						     &q), 0);
 		assert_int_equal(strlen(p), len);
 		assert_memory_equal(p, v, keep);
 		/* after the prefix, letters and digits are drawn anew */
@@ -74,12 +78,21 @@ static void placeholder_needs_randomness(void **state)
 	char *p = NULL;
 
 	/* a prefix and too few letters or digits after it */
-	assert_int_equal(gw_placeholder_make("sk-ant-api03-abc", 16, &p),
+	assert_int_equal(gw_placeholder_make("sk-ant-api03-abc", 16,
+					     GW_PLACEHOLDER_RANDOM_MIN, &p),
 			 -EINVAL);
-	assert_int_equal(gw_placeholder_make("short", 5, &p), -EINVAL);
-	assert_int_equal(gw_placeholder_make("----------------------", 22, &p),
+	assert_int_equal(gw_placeholder_make("short", 5,
+					     GW_PLACEHOLDER_RANDOM_MIN, &p),
+			 -EINVAL);
+	assert_int_equal(gw_placeholder_make("----------------------", 22, 1,
+					     &p),
 			 -EINVAL);
 	assert_null(p);
+	/* a mask for an injected value's echoes needs one random draw */
+	assert_int_equal(gw_placeholder_make("short", 5, 1, &p), 0);
+	assert_int_equal(strlen(p), 5);
+	assert_string_not_equal(p, "short");
+	free(p);
 }
 
 static bool plain(const char *p)
