@@ -8,6 +8,7 @@
 #ifndef AIRLOCK_POLICY_INTERNAL_H
 #define AIRLOCK_POLICY_INTERNAL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -166,5 +167,100 @@ bool policy_index_find(const struct policy_index *idx, const char *path,
 		       int *line, int *column);
 
 void policy_index_free(struct policy_index *idx);
+
+/*
+ * Reading one settings file takes three files: policy-json.c walks the
+ * JSON with a table of the keys it knows and records each error at the
+ * position of its key; policy-entries.c checks each string and gives its
+ * stored form; policy-credentials.c merges the entries that are checked
+ * against one another (credentials, request rules, routes) and
+ * tlsTerminate. What they share follows.
+ */
+
+/* Longest name of a credential or a route. */
+#define POLICY_NAME_MAX_CHARS 64
+
+/* How a string (alone or in an array) is checked and converted. */
+enum policy_entry_kind {
+	POLICY_ENTRY_ANY,
+	POLICY_ENTRY_NONEMPTY,
+	POLICY_ENTRY_PATH,	   /* resolved by policy_resolve_path */
+	POLICY_ENTRY_WRITE_PATH,   /* as PATH, minus a final slash-star-star */
+	POLICY_ENTRY_MASK,	   /* resolved by policy_resolve_mask */
+	POLICY_ENTRY_PROTECT,	   /* normalised by policy_resolve_protect */
+	POLICY_ENTRY_ALLOW_DOMAIN, /* host pattern with optional ":port" */
+	POLICY_ENTRY_DENY_DOMAIN,  /* the same, or "*" */
+	POLICY_ENTRY_ENV_NAME,	   /* [A-Za-z_][A-Za-z0-9_]* */
+	POLICY_ENTRY_ADDRESS,	   /* an IP address or CIDR block */
+	POLICY_ENTRY_PROXY_URL,	   /* http://ADDRESS:PORT */
+	POLICY_ENTRY_NAME,	   /* credential, route: [A-Za-z0-9._-]{1,64} */
+	POLICY_ENTRY_CRED_HOST,	   /* as ALLOW_DOMAIN, then an optional path */
+	POLICY_ENTRY_URL_PATH,	   /* a path prefix of HTTP requests */
+	POLICY_ENTRY_METHOD,	   /* an HTTP method, stored upper-case */
+	POLICY_ENTRY_HEADER,	   /* a header a credential may be put in */
+	POLICY_ENTRY_UPSTREAM,	   /* https://HOST[:PORT][/PATH], normalised */
+};
+
+/* The state of reading one file. */
+struct policy_reader {
+	struct policy_merge *m;
+	const char *file;
+	struct policy_index idx;
+	struct strv unmask;	  /* resolved entries, applied at the end */
+	struct strv unmask_paths; /* their key paths, for messages */
+};
+
+/*
+ * Adds an error about the key at path ("network.routes[2].port") of the
+ * file r reads, at the position of that key or of its nearest recorded
+ * ancestor.
+ */
+void policy_reader_error(struct policy_reader *r, const char *path,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The key path of member name of parent ("" is the top). Caller frees. */
+char *policy_path_child(const char *parent, const char *name);
+
+/*
+ * Reads a whole number, which JSON may also spell 1e3 or 4.0. Returns 0,
+ * -EINVAL when v is not a whole number, -ERANGE when it is out of range.
+ */
+int policy_whole_read(json_t *v, long long min, long long max,
+		      long long *out);
+
+/*
+ * Returns the stored form of s, an entry of the given kind, owned by the
+ * caller; or NULL and a reason (static text) in *why. Paths are resolved
+ * against p->workspace and p->home.
+ */
+char *policy_entry_convert(const struct policy *p, enum policy_entry_kind kind,
+			   const char *s, const char **why);
+
+/* True for a character of a credential's or a route's name. */
+bool policy_name_char(char c);
+
+/* True for an environment variable's name: [A-Za-z_][A-Za-z0-9_]*. */
+bool policy_env_name_valid(const char *s);
+
+/*
+ * The handlers of credentials.files[], credentials.envVars[],
+ * credentials.secrets[], network.requestRules[], network.routes[] and
+ * network.tlsTerminate, which the schema calls with an entry (v, at key
+ * path path) whose members passed their checks; name is NULL. Each
+ * merges the entry into r->m, or adds an error saying why it cannot.
+ */
+void policy_apply_credential_file(struct policy_reader *r, const char *path,
+				  const char *name, json_t *v);
+void policy_apply_credential_env(struct policy_reader *r, const char *path,
+				 const char *name, json_t *v);
+void policy_apply_secret(struct policy_reader *r, const char *path,
+			 const char *name, json_t *v);
+void policy_apply_request_rule(struct policy_reader *r, const char *path,
+			       const char *name, json_t *v);
+void policy_apply_route(struct policy_reader *r, const char *path,
+			const char *name, json_t *v);
+void policy_apply_tls_terminate(struct policy_reader *r, const char *path,
+				const char *name, json_t *v);
 
 #endif
