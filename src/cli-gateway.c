@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/log.h"
@@ -75,6 +76,9 @@ int cli_gateway(int argc, char **argv)
 	_cleanup_free_ char *audit = NULL;
 	int c, r = 0;
 
+	/* a long-lived service keeps nothing its starter left open (a pipe
+	 * its starter waits on to close, say) */
+	close_range(3, ~0U, 0);
 	optind = 1;
 	while (r == 0 &&
 	       (c = getopt_long(argc, argv, "+vh", gateway_options, NULL)) != -1)

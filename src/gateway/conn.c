@@ -30,20 +30,28 @@
 /* Connections accepted per listener event, so that one busy listener
  * cannot starve the others. */
 #define ACCEPT_BATCH 64
+/* A gateway out of descriptors says so at most this often. */
+#define ACCEPT_WARN_MS 10000
 
 #define conn_of(ptr, member) container_of(ptr, struct gw_conn, member)
 
-static void listeners_pause(struct gw *gw, bool pause)
+/* Stops or resumes watching every listener; false if nothing changed. */
+static bool listeners_pause(struct gw *gw, bool pause)
 {
 	if (gw->paused == pause)
-		return;
+		return false;
 	gw->paused = pause;
 	for (struct gw_run *run = gw->runs; run; run = run->next)
 		for (struct gw_listener *l = run->listeners; l; l = l->next)
 			loop_watch_set(&gw->loop, &l->w, pause ? 0 : EPOLLIN);
-	if (pause)
-		log_warn("gateway: %d connections open; not accepting more "
-			 "until some close", GW_CONNS_MAX);
+	if (!pause)
+		loop_timer_cancel(&gw->accept_retry);
+	return true;
+}
+
+static void on_accept_retry(struct loop_timer *t)
+{
+	listeners_pause(container_of(t, struct gw, accept_retry), false);
 }
 
 static void conn_release(struct loop_deferred *d)
@@ -88,6 +96,8 @@ void gw_conn_log_deny(struct gw_conn *c, const char *rule, const char *reason)
 	r.method = c->http.method;
 	r.path = c->http.path;
 	gw_audit_write(c->run->audit, &r);
+	/* this record stands for the request: it is not left under way */
+	c->http.resp = GW_HTTP_IDLE;
 }
 
 void gw_conn_log_close(struct gw_conn *c, const char *error)
@@ -130,8 +140,11 @@ void gw_conn_close(struct gw_conn *c)
 
 	if (c->state == GW_ST_DEAD)
 		return;
+	/* a request cut short has a record too, saying why */
+	if (c->http.resp == GW_HTTP_HEAD || c->http.resp == GW_HTTP_BODY)
+		gw_http_log_cut(c);
 	if (c->logged_open)
-		gw_conn_log_close(c, NULL);
+		gw_conn_log_close(c, c->error);
 	gw_tunnel_release(c);
 	side_close(gw, &c->client);
 	side_close(gw, &c->up);
@@ -235,11 +248,37 @@ static void linger_step(struct gw_conn *c, uint32_t events)
 		gw_conn_close(c);
 }
 
+/* Restarts c's timer on list, whose limit is limit_ms, when it moved. */
+static void touch_on(struct gw_conn *c, struct loop_timer_list *list,
+		     int64_t limit_ms)
+{
+	/* re-arming costs; a second's slack saves it on busy connections */
+	if (c->timer.list != list ||
+	    c->timer.deadline_ms < loop_now_ms() + limit_ms - 1000)
+		timer_set(c, list);
+}
+
 void gw_conn_touch(struct gw_conn *c)
 {
-	if (c->timer.list != &c->gw->t_idle ||
-	    c->timer.deadline_ms < loop_now_ms() + GW_IDLE_TIMEOUT_MS - 1000)
-		timer_set(c, &c->gw->t_idle);
+	touch_on(c, &c->gw->t_idle, GW_IDLE_TIMEOUT_MS);
+}
+
+void gw_conn_side_failed(struct gw_conn *c, const struct gw_side *s, int err)
+{
+	snprintf(c->error_text, sizeof(c->error_text), "%s: %s",
+		 s == &c->up ? "server" : "client", strerror(err));
+	c->error = c->error_text;
+}
+
+void gw_conn_set_error(struct gw_conn *c, const char *text)
+{
+	snprintf(c->error_text, sizeof(c->error_text), "%s", text);
+	c->error = c->error_text;
+}
+
+void gw_conn_touch_half_closed(struct gw_conn *c)
+{
+	touch_on(c, &c->gw->t_half, GW_HALF_CLOSED_TIMEOUT_MS);
 }
 
 /* ---- events ---- */
@@ -726,11 +765,35 @@ void gw_conn_accept(struct gw_listener *l)
 		int fd;
 
 		if (gw->n_conns >= GW_CONNS_MAX) {
-			listeners_pause(gw, true);
+			if (listeners_pause(gw, true))
+				log_warn("gateway: %d connections open; not "
+					 "accepting more until some close",
+					 GW_CONNS_MAX);
 			return;
 		}
 		fd = accept4(l->w.fd, (struct sockaddr *)&peer, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+			       errno == ENOBUFS || errno == ENOMEM)) {
+			/* the listener stays readable: watching it now would
+			 * spin; wait for a close or a little time */
+			int err = errno;
+
+			if (listeners_pause(gw, true)) {
+				/* said at most every ACCEPT_WARN_MS */
+				int64_t now = loop_now_ms();
+
+				if (!gw->accept_warned_ms ||
+				    now - gw->accept_warned_ms >= ACCEPT_WARN_MS) {
+					log_warn_errno(err, "gateway: cannot "
+						       "accept; pausing");
+					gw->accept_warned_ms = now;
+				}
+				loop_timer_arm(&gw->t_accept, &gw->accept_retry,
+					       on_accept_retry);
+			}
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)

@@ -141,6 +141,9 @@ int gw_init(struct gw *gw)
 	loop_timer_list_init(&gw->loop, &gw->t_connect, GW_CONNECT_TIMEOUT_MS);
 	loop_timer_list_init(&gw->loop, &gw->t_idle, GW_IDLE_TIMEOUT_MS);
 	loop_timer_list_init(&gw->loop, &gw->t_linger, GW_LINGER_TIMEOUT_MS);
+	loop_timer_list_init(&gw->loop, &gw->t_half,
+			     GW_HALF_CLOSED_TIMEOUT_MS);
+	loop_timer_list_init(&gw->loop, &gw->t_accept, GW_ACCEPT_RETRY_MS);
 	gw->pipes = gw_pipes_new();
 	gw->audit.fd = -1;
 	gw->loop.round_end = on_round_end;
@@ -149,6 +152,7 @@ int gw_init(struct gw *gw)
 
 void gw_fini(struct gw *gw)
 {
+	loop_timer_cancel(&gw->accept_retry);
 	/* connections close (and are logged), runs end, then both are freed */
 	while (gw->conns)
 		gw_conn_close(gw->conns);
@@ -280,8 +284,7 @@ int gw_signals(struct gw *gw)
 	return loop_watch_add(&gw->loop, &gw->signals, fd, EPOLLIN, on_signal);
 }
 
-/* As many descriptors as allowed: each tunnel needs two, plus pipes. */
-static void raise_fd_limit(void)
+void gw_raise_fd_limit(void)
 {
 	struct rlimit rl;
 
@@ -317,7 +320,7 @@ static int gateway_detach(int chan)
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	raise_fd_limit();
+	gw_raise_fd_limit();
 	if (geteuid() == 0) {
 		int r = caps_drop_all();
 

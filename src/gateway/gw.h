@@ -38,6 +38,11 @@ struct gw_run;
 #define GW_IDLE_TIMEOUT_MS 600000
 /* A refusal is flushed for at most this long before the close. */
 #define GW_LINGER_TIMEOUT_MS 5000
+/* A tunnel closed one way is closed for good after this long quiet: the
+ * side that ended may be gone, and only a write would tell. */
+#define GW_HALF_CLOSED_TIMEOUT_MS 30000
+/* accept() out of descriptors: listening pauses this long. */
+#define GW_ACCEPT_RETRY_MS 200
 
 /* Concurrent connections per gateway; accepting pauses beyond it. */
 #define GW_CONNS_MAX 16384
@@ -201,13 +206,16 @@ struct gw {
 	struct gw_audit audit;
 	struct gw_resolver *resolver;
 	struct gw_pipe_pool *pipes;
-	struct loop_timer_list t_head, t_connect, t_idle, t_linger;
+	struct loop_timer_list t_head, t_connect, t_idle, t_linger, t_half;
+	struct loop_timer_list t_accept;
+	struct loop_timer accept_retry; /* listening resumes */
 	struct gw_run *runs;
 	struct gw_conn *conns;
 	struct gw_token *tokens; /* NULL: no client authentication */
 	size_t n_tokens;
 	size_t n_conns;
-	bool paused; /* accepting stopped at GW_CONNS_MAX */
+	bool paused; /* accepting stopped: GW_CONNS_MAX, or no descriptors */
+	int64_t accept_warned_ms; /* when "cannot accept" was last said */
 };
 
 /* ---- connections (conn.c) ---- */
@@ -338,6 +346,8 @@ struct gw_conn {
 	uint64_t bytes_up, bytes_down;
 	int status;
 	bool logged_open;
+	const char *error;    /* why it ends early, for its close record */
+	char error_text[96];
 
 	/* a captured connection refused before it said anything */
 	enum gw_refusal deferred_why;
@@ -401,8 +411,16 @@ void gw_conn_log_deny(struct gw_conn *c, const char *rule,
 		      const char *reason);
 /* Fills client_text and the start time (conn.c). */
 void gw_conn_log_close(struct gw_conn *c, const char *error);
+/* As many descriptors as allowed: each tunnel needs two, plus pipes. */
+void gw_raise_fd_limit(void);
 /* Restarts the idle timer (activity seen). */
 void gw_conn_touch(struct gw_conn *c);
+/* The same for a tunnel that one side has ended. */
+void gw_conn_touch_half_closed(struct gw_conn *c);
+/* Notes, for the records, that side s (of c) failed with err. */
+void gw_conn_side_failed(struct gw_conn *c, const struct gw_side *s, int err);
+/* Notes, for the records, why c ends early (text is copied). */
+void gw_conn_set_error(struct gw_conn *c, const char *text);
 /* (Re)starts the connection's timer in list. */
 void gw_conn_arm(struct gw_conn *c, struct loop_timer_list *list);
 /*
@@ -421,6 +439,8 @@ void gw_capture_connected(struct gw_conn *c);
 /* Event handlers per state family. */
 void gw_http_on_client(struct gw_conn *c, uint32_t events);
 void gw_http_on_up(struct gw_conn *c, uint32_t events);
+/* Records the request under way on c as cut short, with c->error. */
+void gw_http_log_cut(struct gw_conn *c);
 void gw_http_refuse(struct gw_conn *c, enum gw_refusal why,
 		    const char *reason);
 /* Starts the HTTP engine on a connection whose target is fixed. */

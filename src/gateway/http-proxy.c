@@ -69,6 +69,10 @@ void gw_http_refuse(struct gw_conn *c, enum gw_refusal why,
 
 	c->status = refusal_status[why].status;
 	c->http.status = c->status;
+	/* unless a deny record stands for it, the request's own record
+	 * (written at the close) says why it ended this way */
+	if (reason)
+		gw_conn_set_error(c, reason);
 	if (c->http.resp_started) {
 		gw_conn_close(c); /* a response is half sent: only a close is left */
 		return;
@@ -470,7 +474,8 @@ static bool request_body(struct gw_conn *c)
 
 /* ---- the response ---- */
 
-static void request_finish(struct gw_conn *c)
+/* The record of the request under way; error: why it ended early. */
+static void request_record(struct gw_conn *c, const char *error)
 {
 	struct gw_http *x = &c->http;
 	struct gw_record r;
@@ -485,10 +490,25 @@ static void request_finish(struct gw_conn *c)
 	r.decision = "allow";
 	r.rule = c->verdict.rule;
 	r.status = x->status;
+	r.error = error;
 	r.bytes_up = x->bytes_up;
 	r.bytes_down = x->bytes_down;
 	r.duration_ms = loop_now_ms() - x->start_ms;
 	gw_audit_write(c->run->audit, &r);
+}
+
+void gw_http_log_cut(struct gw_conn *c)
+{
+	request_record(c, c->error ? c->error :
+				     "the connection ended before the response");
+	c->http.resp = GW_HTTP_IDLE;
+}
+
+static void request_finish(struct gw_conn *c)
+{
+	struct gw_http *x = &c->http;
+
+	request_record(c, NULL);
 	c->bytes_up += x->bytes_up;
 	c->bytes_down += x->bytes_down;
 	x->req = GW_HTTP_HEAD;
@@ -601,6 +621,7 @@ static bool response_read(struct gw_conn *c)
 	if (n == -EAGAIN || n == -ENOBUFS)
 		return true;
 	if (n < 0) {
+		gw_conn_side_failed(c, &c->up, (int)-n);
 		gw_conn_close(c);
 		return false;
 	}
@@ -641,12 +662,15 @@ static bool response_step(struct gw_conn *c, bool *blocked)
 		}
 		if (c->up.eof) {
 			/* the server closed before the response was complete */
-			if (x->resp == GW_HTTP_HEAD && !x->resp_started)
+			if (x->resp == GW_HTTP_HEAD && !x->resp_started) {
 				gw_conn_refuse(c, GW_REFUSE_UNREACHABLE,
 					       "the server closed the "
 					       "connection");
-			else
+			} else {
+				c->error = "the server closed before the "
+					   "response ended";
 				gw_conn_close(c);
+			}
 			return false;
 		}
 		return true;
@@ -790,8 +814,13 @@ static void http_drive(struct gw_conn *c)
 	}
 	if (c->state == GW_ST_DEAD)
 		return;
-	if (c->client.eof && x->req == GW_HTTP_BODY) {
-		gw_conn_close(c); /* the client left in the middle of a body */
+	/* the client left in the middle of a body, or before the answer:
+	 * the server's side is let go too, not held until it times out */
+	if (c->client.eof && (x->req == GW_HTTP_BODY ||
+			      x->resp == GW_HTTP_HEAD ||
+			      x->resp == GW_HTTP_BODY)) {
+		c->error = "the client left before the response ended";
+		gw_conn_close(c);
 		return;
 	}
 	http_interest(c, blocked);
@@ -848,6 +877,7 @@ void gw_http_connected(struct gw_conn *c)
 		buf_prepend(&c->up_in, established, sizeof(established) - 1,
 			    GW_XFER_MAX_BYTES);
 		c->status = 200;
+		c->http.resp = GW_HTTP_IDLE; /* answered: a tunnel from here */
 		gw_tunnel_start(c, true);
 		return;
 	}

@@ -41,7 +41,7 @@
 #define ATTACH_REPLY_MAX_BYTES 512
 #define ATTACH_TIMEOUT_SECONDS 10
 #define TOKENS_FILE_MAX_BYTES (1024 * 1024)
-#define SERVICE_BACKLOG 128
+#define SERVICE_BACKLOG 4096 /* the kernel caps it at somaxconn */
 
 struct attach_header {
 	uint32_t magic;
@@ -426,6 +426,7 @@ int gateway_serve(const struct gateway_serve_opts *o)
 			  "HOST:PORT, or both");
 		return AIRLOCK_EXIT_USAGE;
 	}
+	gw_raise_fd_limit();
 	if (gw_init(&srv.gw) < 0) {
 		log_error("gateway: cannot start its event loop");
 		return 1;

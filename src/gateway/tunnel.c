@@ -133,6 +133,14 @@ static enum pump_result pump_prefix(struct gw_tunnel_dir *d, struct buf *prefix,
 	return PUMP_OK;
 }
 
+/* The source ended and all it sent went on: pass the end along. */
+static void dir_finish(struct gw_tunnel_dir *d, struct gw_side *dst)
+{
+	if (!d->done && shutdown(dst->w.fd, SHUT_WR) == 0)
+		dst->shut = true;
+	d->done = true;
+}
+
 static enum pump_result pump(struct gw_conn *c, struct gw_tunnel_dir *d,
 			     struct gw_side *src, struct gw_side *dst,
 			     struct buf *prefix, uint64_t *bytes)
@@ -153,22 +161,22 @@ static enum pump_result pump(struct gw_conn *c, struct gw_tunnel_dir *d,
 				d->blocked = true;
 				return PUMP_OK;
 			}
-			if (n <= 0)
+			if (n <= 0) {
+				if (n < 0)
+					gw_conn_side_failed(c, dst, errno);
 				return PUMP_ERROR;
+			}
 			d->in_pipe -= (size_t)n;
 			*bytes += (uint64_t)n;
 			if (!d->in_pipe)
 				pipe_give(c->gw->pipes, d->pipe);
 			continue;
 		}
-		if (src->eof) {
-			if (!d->done && shutdown(dst->w.fd, SHUT_WR) == 0)
-				dst->shut = true;
-			d->done = true;
-			return PUMP_OK;
-		}
+		if (src->eof)
+			break;
 		if (d->pipe[0] < 0 && pipe_take(c->gw->pipes, d->pipe) < 0) {
 			log_warn_errno(errno, "gateway: no pipe for a tunnel");
+			c->error = "no pipe for the tunnel";
 			return PUMP_ERROR;
 		}
 		n = splice(src->w.fd, NULL, d->pipe[1], NULL, TUNNEL_SPLICE_BYTES,
@@ -177,12 +185,23 @@ static enum pump_result pump(struct gw_conn *c, struct gw_tunnel_dir *d,
 			pipe_give(c->gw->pipes, d->pipe);
 			return PUMP_OK;
 		}
-		if (n < 0)
+		if (n < 0) {
+			gw_conn_side_failed(c, src, errno);
 			return PUMP_ERROR;
-		if (n == 0)
+		}
+		if (n == 0) {
+			/* an empty pipe goes back at once: a tunnel that
+			 * ended one way must not hold one */
 			src->eof = true;
+			pipe_give(c->gw->pipes, d->pipe);
+			break;
+		}
 		d->in_pipe += (size_t)n;
 	}
+	/* checked after the rounds too: an end read in the last round
+	 * would otherwise wait, watched by nothing, for the idle timeout */
+	if (src->eof && !d->in_pipe)
+		dir_finish(d, dst);
 	return PUMP_OK;
 }
 
@@ -355,14 +374,27 @@ static void tunnel_step(struct gw_conn *c)
 		gw_conn_close(c);
 		return;
 	}
+	if (c->c2u.done || c->u2c.done)
+		gw_conn_touch_half_closed(c);
 	tunnel_trim(c);
 	tunnel_interest(c);
 }
 
 void gw_tunnel_on_event(struct gw_conn *c, bool client_side, uint32_t ev)
 {
-	gw_conn_touch(c);
+	if (c->c2u.done || c->u2c.done)
+		gw_conn_touch_half_closed(c);
+	else
+		gw_conn_touch(c);
 	if (ev & EPOLLERR) {
+		struct gw_side *s = client_side ? &c->client : &c->up;
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(s->w.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+		    !err)
+			err = EIO;
+		gw_conn_side_failed(c, s, err);
 		gw_conn_close(c);
 		return;
 	}

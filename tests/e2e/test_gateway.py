@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -462,6 +463,68 @@ print(s.recv(4096).split(b"\\r\\n")[0].decode() or "closed")
     assert first.split()[1] in ("400", "505"), first
     assert second == "200"
     assert not [q for q in origin.requests if q["path"] != "/hello"]
+
+
+class StallingOrigin:
+    """Answers one request with a head, a part of the body, then nothing;
+    notes when the gateway closes its side."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n"
+                         b"\r\n" + b"x" * 1000)
+            conn.settimeout(30)
+            try:
+                while conn.recv(4096):
+                    pass
+                self.closed.set()
+            except OSError:
+                self.closed.set()
+
+    def stop(self):
+        self.sock.close()
+        self.thread.join(timeout=35)
+
+
+def test_client_leaving_mid_response_frees_the_server_side(sb):
+    # the server stalls; the client gives up: the gateway lets the
+    # server's side go at once and records the request as cut short
+    server = StallingOrigin()
+    try:
+        code = f"""
+import socket
+s = socket.create_connection(("127.0.0.1", 3128))
+s.sendall(b"GET http://web.test:{server.port}/big HTTP/1.1\\r\\n"
+          b"Host: web.test:{server.port}\\r\\n\\r\\n")
+got = b""
+while len(got) < 1000:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    got += chunk
+s.close()
+print(got.split(b"\\r\\n")[0].decode())
+"""
+        r = run_in(sb, web_settings(server.port), f"{SYSTEM_PYTHON} -c "
+                   f"'{code}'")
+        assert r.stdout.strip() == "HTTP/1.1 200 OK", r.stderr
+        assert server.closed.wait(10), "the server's side was held"
+    finally:
+        server.stop()
+    (record,) = [x for x in audit_of(sb) if x["event"] == "request"]
+    assert record["status"] == 200 and record["path"] == "/big"
+    assert record["error"] == "the client left before the response ended"
 
 
 def test_silent_clients_do_not_hold_others(sb, origin):

@@ -6,6 +6,7 @@ Every service a test starts is stopped by PID before the test ends."""
 import base64
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -34,14 +35,21 @@ def free_port():
 class Service:
     """One `airlock gateway` process, started as the sandbox's user."""
 
-    def __init__(self, sb, settings, *args, name="service.json"):
+    def __init__(self, sb, settings, *args, name="service.json",
+                 open_files=None):
         self.sb = sb
         path = write_settings(sb, settings, name)
         self.audit = sb.base / "service-audit.jsonl"
+
+        def limit():
+            if open_files:
+                resource.setrlimit(resource.RLIMIT_NOFILE,
+                                   (open_files, open_files))
         self.proc = sb.popen(["gateway", "--settings", str(path),
                               "--no-user-settings", "--audit",
                               str(self.audit), *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=limit)
 
     def wait_ready(self, ready):
         deadline = time.monotonic() + SERVICE_START_S
@@ -179,6 +187,44 @@ def test_listen_on_loopback_serves_http_and_socks5(sb, origin):
     assert [x["event"] for x in socks] == ["allow", "request"]
     assert records[-1]["event"] == "deny"
     assert records[-1]["host"] == "other.test"
+
+
+def test_out_of_descriptors_pauses_and_recovers(sb, origin):
+    # with too few descriptors accept() fails while the listener stays
+    # readable: the service must pause (not spin, not flood its log) and
+    # serve again once tunnels close
+    port = free_port()
+    service = Service(sb, web_settings(origin.port), "--listen",
+                      f"127.0.0.1:{port}", open_files=40)
+    service.wait_ready(tcp_ready(port))
+    target = f"web.test:{origin.port}"
+    held = []
+    try:
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+                      "\r\n".encode())
+            held.append(s)
+        time.sleep(1)  # the queued ones keep the listener readable
+        answered = 0
+        for s in held:
+            s.settimeout(0.2)
+            try:
+                answered += s.recv(64).startswith(b"HTTP/1.1 200")
+            except OSError:
+                pass
+        assert 0 < answered < len(held), answered
+        for s in held:
+            s.close()
+        held = []
+        url = f"http://{target}/hello"
+        assert host_curl(url, "-x", f"http://127.0.0.1:{port}") == "200"
+    finally:
+        for s in held:
+            s.close()
+        assert service.stop() == 0
+    log = service.proc.stderr.read().decode()
+    assert 1 <= log.count("cannot accept") <= 3, log
 
 
 def test_listen_beyond_loopback_needs_tokens(sb):
