@@ -198,20 +198,9 @@ start_origin() {
 	make_certificates
 	HTTPS_PORT=$(free_port)
 
-	cat >"$o/nginx.conf" <<-EOF
-	daemon off;
-	master_process on;
-	worker_processes 1;
-	pid $o/nginx.pid;
-	error_log $o/error.log warn;
-	events { worker_connections 4096; }
-	http {
-	    access_log off;
-	    client_body_temp_path $o/tmp;
-	    proxy_temp_path $o/tmp;
-	    fastcgi_temp_path $o/tmp;
-	    uwsgi_temp_path $o/tmp;
-	    scgi_temp_path $o/tmp;
+	{
+	nginx_conf_head "$o" 4096
+	cat <<-EOF
 	    keepalive_requests 1000000;
 	    default_type text/plain;
 	    server {
@@ -228,6 +217,7 @@ start_origin() {
 	    }
 	}
 	EOF
+	} >"$o/nginx.conf"
 
 	log "starting nginx on 127.0.0.1:$HTTPS_PORT (https)"
 	start_server nginx nginx -p "$o" -c "$o/nginx.conf" -e "$o/error.log"

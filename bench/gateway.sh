@@ -205,21 +205,10 @@ start_origin() {
 	HTTP_PORT=$(free_port)
 	HTTPS_PORT=$(free_port)
 
-	cat >"$o/nginx.conf" <<-EOF
-	daemon off;
-	master_process on;
-	worker_processes 1;
-	worker_rlimit_nofile $((4 * TUNNELS + 4096));
-	pid $o/nginx.pid;
-	error_log $o/error.log warn;
-	events { worker_connections $((2 * TUNNELS + 2048)); }
-	http {
-	    access_log off;
-	    client_body_temp_path $o/tmp;
-	    proxy_temp_path $o/tmp;
-	    fastcgi_temp_path $o/tmp;
-	    uwsgi_temp_path $o/tmp;
-	    scgi_temp_path $o/tmp;
+	{
+	nginx_conf_head "$o" $((2 * TUNNELS + 2048)) \
+		"worker_rlimit_nofile $((4 * TUNNELS + 4096));"
+	cat <<-EOF
 	    sendfile on;
 	    keepalive_requests 1000000;
 	    default_type application/octet-stream;
@@ -236,6 +225,7 @@ start_origin() {
 	    }
 	}
 	EOF
+	} >"$o/nginx.conf"
 
 	log "starting nginx on 127.0.0.1:$HTTP_PORT (http)" \
 		"and :$HTTPS_PORT (https)"

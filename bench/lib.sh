@@ -193,3 +193,29 @@ kill_leftovers() {
 	log "cleanup: ending ${#pids[@]} leftover process(es): ${pids[*]}"
 	end_pids "${pids[@]}"
 }
+
+# Prints the start of an nginx configuration for an origin whose files
+# live in folder $1: in the foreground, one worker with $2 connections,
+# its pid, error log and temporary files in $1, no access log. $3, when
+# given, is one more line for the main context. The caller goes on inside
+# the http block and closes it.
+nginx_conf_head() {
+	local dir=$1 connections=$2 main_extra=${3:-}
+
+	cat <<-EOF
+	daemon off;
+	master_process on;
+	worker_processes 1;
+	${main_extra}
+	pid $dir/nginx.pid;
+	error_log $dir/error.log warn;
+	events { worker_connections $connections; }
+	http {
+	    access_log off;
+	    client_body_temp_path $dir/tmp;
+	    proxy_temp_path $dir/tmp;
+	    fastcgi_temp_path $dir/tmp;
+	    uwsgi_temp_path $dir/tmp;
+	    scgi_temp_path $dir/tmp;
+	EOF
+}
