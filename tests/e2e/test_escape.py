@@ -14,6 +14,7 @@ import json
 import os
 import pty
 import secrets
+import shutil
 import signal
 import socket
 import struct
@@ -337,10 +338,14 @@ class Outside:
         """Runs the probes; returns (exit status, output lines)."""
         targets = self.sb.workspace / "escape-targets.json"
         targets.write_text(json.dumps(self.targets))
+        # a copy in the workspace: the checkout may lie under /tmp, which
+        # is the sandbox's own
+        probes = self.sb.workspace / "escape-probes.py"
+        shutil.copyfile(PROBES, probes)
         settings = write_settings(self.sb, self.settings)
         args = ["run", "--settings", str(settings), "--audit",
                 str(self.sb.base / "audit.jsonl"), *LIMITS, "--",
-                SYSTEM_PYTHON, str(PROBES), str(targets)]
+                SYSTEM_PYTHON, str(probes), str(targets)]
         cmd = self.sb.command(args)
         if self.dns:
             resolv = self.sb.base / "resolv.conf"
@@ -467,7 +472,8 @@ def test_escape_suite(sb, outside):
         assert not os.path.lexists(sb.workspace / rel), rel
     leftovers = [p.name for p in sb.workspace.iterdir()
                  if p.name.startswith("escape-")]
-    assert leftovers == ["escape-targets.json"], leftovers
+    assert sorted(leftovers) == ["escape-probes.py",
+                                 "escape-targets.json"], leftovers
     if outside.origin:
         paths = [q["path"] for q in outside.origin.requests]
         assert not [p for p in paths if "smuggled" in p or "disagree" in
