@@ -141,7 +141,7 @@ void gw_conn_close(struct gw_conn *c)
 	if (c->state == GW_ST_DEAD)
 		return;
 	/* a request cut short has a record too, saying why */
-	if (c->http.resp == GW_HTTP_HEAD || c->http.resp == GW_HTTP_BODY)
+	if (gw_http_under_way(&c->http))
 		gw_http_log_cut(c);
 	if (c->logged_open)
 		gw_conn_log_close(c, c->error);
@@ -448,19 +448,27 @@ static void parent_step(struct gw_conn *c, uint32_t events)
 	on_connected(c);
 }
 
+int gw_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
 static void on_up(struct loop_watch *w, uint32_t events)
 {
 	struct gw_conn *c = conn_of(w, up.w);
-	int err = 0;
-	socklen_t len = sizeof(err);
+	int err;
 
 	switch (c->state) {
 	case GW_ST_PARENT:
 		parent_step(c, events);
 		return;
 	case GW_ST_CONNECTING:
-		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
+		err = gw_sock_error(w->fd);
 		if (err) {
 			log_debug_errno(err, "gateway: connect to %s failed",
 					c->host.text);

@@ -417,6 +417,8 @@ void gw_raise_fd_limit(void);
 void gw_conn_touch(struct gw_conn *c);
 /* The same for a tunnel that one side has ended. */
 void gw_conn_touch_half_closed(struct gw_conn *c);
+/* The error pending on socket fd (SO_ERROR), 0 for none. */
+int gw_sock_error(int fd);
 /* Notes, for the records, that side s (of c) failed with err. */
 void gw_conn_side_failed(struct gw_conn *c, const struct gw_side *s, int err);
 /* Notes, for the records, why c ends early (text is copied). */
@@ -439,6 +441,11 @@ void gw_capture_connected(struct gw_conn *c);
 /* Event handlers per state family. */
 void gw_http_on_client(struct gw_conn *c, uint32_t events);
 void gw_http_on_up(struct gw_conn *c, uint32_t events);
+/* True while a request awaits or receives its response. */
+static inline bool gw_http_under_way(const struct gw_http *x)
+{
+	return x->resp == GW_HTTP_HEAD || x->resp == GW_HTTP_BODY;
+}
 /* Records the request under way on c as cut short, with c->error. */
 void gw_http_log_cut(struct gw_conn *c);
 void gw_http_refuse(struct gw_conn *c, enum gw_refusal why,

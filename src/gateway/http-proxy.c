@@ -816,9 +816,7 @@ static void http_drive(struct gw_conn *c)
 		return;
 	/* the client left in the middle of a body, or before the answer:
 	 * the server's side is let go too, not held until it times out */
-	if (c->client.eof && (x->req == GW_HTTP_BODY ||
-			      x->resp == GW_HTTP_HEAD ||
-			      x->resp == GW_HTTP_BODY)) {
+	if (c->client.eof && (x->req == GW_HTTP_BODY || gw_http_under_way(x))) {
 		c->error = "the client left before the response ended";
 		gw_conn_close(c);
 		return;

@@ -358,6 +358,15 @@ static void tunnel_trim(struct gw_conn *c)
 			buf_free(queues[i], false);
 }
 
+/* Activity seen: a tunnel closed one way has the shorter limit. */
+static void tunnel_touch(struct gw_conn *c)
+{
+	if (c->c2u.done || c->u2c.done)
+		gw_conn_touch_half_closed(c);
+	else
+		gw_conn_touch(c);
+}
+
 static void tunnel_step(struct gw_conn *c)
 {
 	if (pump(c, &c->u2c, &c->up, &c->client, &c->up_in, &c->bytes_down) !=
@@ -374,27 +383,19 @@ static void tunnel_step(struct gw_conn *c)
 		gw_conn_close(c);
 		return;
 	}
-	if (c->c2u.done || c->u2c.done)
-		gw_conn_touch_half_closed(c);
+	tunnel_touch(c); /* a direction may have ended just now */
 	tunnel_trim(c);
 	tunnel_interest(c);
 }
 
 void gw_tunnel_on_event(struct gw_conn *c, bool client_side, uint32_t ev)
 {
-	if (c->c2u.done || c->u2c.done)
-		gw_conn_touch_half_closed(c);
-	else
-		gw_conn_touch(c);
+	tunnel_touch(c);
 	if (ev & EPOLLERR) {
 		struct gw_side *s = client_side ? &c->client : &c->up;
-		int err = 0;
-		socklen_t len = sizeof(err);
+		int err = gw_sock_error(s->w.fd);
 
-		if (getsockopt(s->w.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
-		    !err)
-			err = EIO;
-		gw_conn_side_failed(c, s, err);
+		gw_conn_side_failed(c, s, err ? err : EIO);
 		gw_conn_close(c);
 		return;
 	}
