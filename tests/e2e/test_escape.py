@@ -21,7 +21,6 @@ import struct
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -40,20 +39,17 @@ LIMITS = ["--processes", "256", "--memory", "512M"]
 
 # ---- what lies outside ----
 
-class TcpSentinel:
-    """Counts connections and the bytes that arrive on them, and answers
-    with a banner: at once when greet, else on the first bytes."""
+class Sentinel:
+    """Counts connections on a listening socket and the bytes that arrive
+    on them, and answers with a banner: at once when greet, else on the
+    first bytes."""
 
-    def __init__(self, name, host="127.0.0.1", port=0, greet=True):
+    def __init__(self, name, sock, greet=True):
         self.name = name
         self.greet = greet
         self.accepted = 0
         self.received = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
+        self.sock = sock
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -83,18 +79,26 @@ class TcpSentinel:
         self.thread.join(timeout=10)
 
 
-class UnixSentinel(TcpSentinel):
-    def __init__(self, name, path):  # pylint: disable=super-init-not-called
-        self.name = name
-        self.greet = True
-        self.accepted = self.received = 0
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(path)
+class TcpSentinel(Sentinel):
+    def __init__(self, name, host="127.0.0.1", port=0, greet=True):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(64)
+        self.port = sock.getsockname()[1]
+        super().__init__(name, sock, greet)
+
+
+class UnixSentinel(Sentinel):
+    """On a path ("\\0NAME": an abstract name) that anyone may connect to."""
+
+    def __init__(self, name, path):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(path)
         if not path.startswith("\0"):
             os.chmod(path, 0o777)
-        self.sock.listen(8)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        sock.listen(8)
+        super().__init__(name, sock)
 
 
 class UdpServer:

@@ -30,7 +30,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import time
 
 TIMEOUT_S = 5
 QUICK_S = 1  # where silence is the expected answer
