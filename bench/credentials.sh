@@ -609,23 +609,15 @@ leaf_summary() {
 
 # Facts about the machine that the numbers depend on, one per line.
 write_host_notes() {
-	local cpu who label airlock_version=missing mitm_version=missing
+	local label airlock_version=missing mitm_version=missing
 
-	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	if [[ $(id -u) -eq 0 ]]; then
-		who="root (uid 0)"
-	else
-		who="a normal user (uid $(id -u))"
-	fi
 	[[ -n $AIRLOCK_COPY ]] && airlock_version="$("$AIRLOCK_COPY" \
 		--version), sha256 $(sha256sum "$AIRLOCK_COPY" | cut -c1-12)"
 	command -v "$MITMDUMP" >/dev/null && mitm_version=$("$MITMDUMP" \
 		--version 2>/dev/null | awk '/^Mitmproxy:/ {print $2; exit}')
 
 	{
-		echo "Kernel: $(uname -sr) ($(uname -m))"
-		echo "CPUs: $(nproc) online${cpu:+, $cpu}"
-		echo "Run as: $who"
+		machine_lines ""
 		echo "airlock: $airlock_version ($AIRLOCK)," \
 			"audit log: ${AUDIT:-default, in the scratch folder}"
 		echo "mitmproxy: $mitm_version (mitmdump -q, reverse mode)"

@@ -743,20 +743,12 @@ tls_cipher() {
 
 # Facts about the machine that the numbers depend on, one per line.
 write_host_notes() {
-	local cpu who airlock_version=missing
+	local airlock_version=missing
 
-	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	if [[ $(id -u) -eq 0 ]]; then
-		who="root (uid 0)"
-	else
-		who="a normal user (uid $(id -u))"
-	fi
 	[[ -x $AIRLOCK ]] && airlock_version=$("$AIRLOCK" --version)
 
 	{
-		echo "Kernel: $(uname -sr) ($(uname -m))"
-		echo "CPUs: $(nproc) online${cpu:+, $cpu}"
-		echo "Run as: $who"
+		machine_lines ""
 		echo "airlock: $airlock_version ($AIRLOCK)"
 		echo "Origin: $(nginx -v 2>&1 | sed 's/^nginx version: //')," \
 			"1 worker, TLS $(tls_cipher)"

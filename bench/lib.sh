@@ -219,3 +219,19 @@ nginx_conf_head() {
 	    scgi_temp_path $dir/tmp;
 	EOF
 }
+
+# Prints the machine's lines of a host note: kernel, CPUs, and who runs
+# the benchmark, with $1 added to that last line unless it is empty.
+machine_lines() {
+	local cpu who
+
+	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+	if [[ $(id -u) -eq 0 ]]; then
+		who="root (uid 0)"
+	else
+		who="a normal user (uid $(id -u))"
+	fi
+	echo "Kernel: $(uname -sr) ($(uname -m))"
+	echo "CPUs: $(nproc) online${cpu:+, $cpu}"
+	echo "Run as: $who${1:+; $1}"
+}

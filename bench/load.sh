@@ -1669,19 +1669,8 @@ run_phase() {
 
 # Facts about the machine that the figures depend on, one per line.
 write_host_notes() {
-	local cpu who
-
-	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	if [[ $(id -u) -eq 0 ]]; then
-		who="root (uid 0)"
-	else
-		who="a normal user (uid $(id -u))"
-	fi
 	{
-		echo "Kernel: $(uname -sr) ($(uname -m))"
-		echo "CPUs: $(nproc) online${cpu:+, $cpu}"
-		echo "Run as: $who; open files: soft $(ulimit -Sn)," \
-			"hard $(ulimit -Hn)"
+		machine_lines "open files: soft $(ulimit -Sn), hard $(ulimit -Hn)"
 		echo "airlock: $("$AIRLOCK" --version) ($AIRLOCK)"
 		echo "Origins: $(nginx -v 2>&1 | sed 's/^nginx version: //')" \
 			"(1 worker), Python $("$PYTHON" -c 'import platform

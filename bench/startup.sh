@@ -269,19 +269,8 @@ user_settings() {
 
 # Facts about the machine that the numbers depend on, one per line.
 write_host_notes() {
-	local cpu who
-
-	cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	if [[ $(id -u) -eq 0 ]]; then
-		who="root (uid 0)"
-	else
-		who="a normal user (uid $(id -u))"
-	fi
-
 	{
-		echo "Kernel: $(uname -sr) ($(uname -m))"
-		echo "CPUs: $(nproc) online${cpu:+, $cpu}"
-		echo "Run as: $who"
+		machine_lines ""
 		echo "Harness: $(hyperfine --version) (RUNS=$RUNS," \
 			"WARMUP=$WARMUP), GNU time %M (MEM_RUNS=$MEM_RUNS)"
 		echo "Start folder: $WORKDIR_NOTE"
