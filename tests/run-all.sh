@@ -5,7 +5,8 @@
 # each fuzz target, memcheck on what valgrind can run, then the end-to-end
 # tests against the built binary and against the sanitized one
 # (tests/README.md says what each part proves).
-# Build folders: build/ (gcc), build-clang/, build-asan/, build-fuzz/.
+# Build folders: build/ (gcc), build-release/ (gcc -O3), build-clang/
+# (release), build-asan/, build-fuzz/.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -25,8 +26,13 @@ say "build: gcc"
 setup build
 ninja -C build
 
-say "build: clang"
-CC=clang setup build-clang
+# -O3 finds warnings (null dereference paths, say) that -O2 does not
+say "build: gcc, release"
+setup build-release --buildtype=release
+ninja -C build-release
+
+say "build: clang, release"
+CC=clang setup build-clang --buildtype=release
 ninja -C build-clang
 
 say "unit tests under ASan and UBSan"

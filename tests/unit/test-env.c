@@ -262,8 +262,8 @@ static void test_fixed_vars(void **state)
 	build(&env, envp, &p);
 	assert_env(&env, "TMPDIR", "/tmp");
 	tmpl = env_value(&env, "GIT_TEMPLATE_DIR");
-	assert_non_null(tmpl);
-	assert_int_equal(tmpl[0], '/');
+	/* one test, so that gcc -O3 sees no path that dereferences NULL */
+	assert_true(tmpl != NULL && tmpl[0] == '/');
 	assert_int_equal(env_count(&env, "GIT_TEMPLATE_DIR"), 1);
 	strv_clear(&env);
 }
