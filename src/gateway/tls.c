@@ -141,6 +141,7 @@ static SSL_CTX *ctx_new(const SSL_METHOD *m)
 				 SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
 }
 
