@@ -630,35 +630,41 @@ static bool response_read(struct gw_conn *c)
 	return true;
 }
 
-/* Works the response side as far as it goes; false when closed. */
+/*
+ * Works the response side as far as it goes; false when closed. Bytes are
+ * cleared as far as the queue allows before any is sent, so that a head
+ * and the body that came with it go out in one write (one TLS record).
+ */
 static bool response_step(struct gw_conn *c, bool *blocked)
 {
 	struct gw_http *x = &c->http;
-	bool failed;
 
 	*blocked = false;
 	for (;;) {
-		if (!response_send(c, blocked))
-			return false;
-		if (*blocked || x->resp == GW_HTTP_DONE || x->resp == GW_HTTP_IDLE)
-			return true;
+		bool failed = false;
+
 		if (x->resp == GW_HTTP_HEAD && response_head(c, &failed))
 			continue;
-		if (x->resp == GW_HTTP_HEAD && failed) {
-			gw_conn_refuse(c, GW_REFUSE_UNREACHABLE,
-				       "malformed response from the server");
-			return false;
-		}
 		if (x->resp == GW_HTTP_BODY) {
 			size_t before = x->resp_approved;
-			enum gw_http_phase phase = x->resp;
 
 			if (!response_body(c)) {
 				gw_conn_close(c);
 				return false;
 			}
-			if (x->resp_approved != before || x->resp != phase)
+			if (x->resp_approved != before ||
+			    x->resp != GW_HTTP_BODY)
 				continue;
+		}
+		/* nothing more to clear: send what is */
+		if (!response_send(c, blocked))
+			return false;
+		if (*blocked || x->resp == GW_HTTP_DONE || x->resp == GW_HTTP_IDLE)
+			return true;
+		if (failed) {
+			gw_conn_refuse(c, GW_REFUSE_UNREACHABLE,
+				       "malformed response from the server");
+			return false;
 		}
 		if (c->up.eof) {
 			/* the server closed before the response was complete */

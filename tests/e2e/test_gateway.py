@@ -527,6 +527,90 @@ print(got.split(b"\\r\\n")[0].decode())
     assert record["error"] == "the client left before the response ended"
 
 
+class ScriptedOrigin:
+    """Answers one request with the given pieces, a pause before each,
+    then closes."""
+
+    def __init__(self, *pieces, pause=0.2):
+        self.pieces = pieces
+        self.pause = pause
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                got += chunk
+            for piece in self.pieces:
+                threading.Event().wait(self.pause)
+                conn.sendall(piece)
+
+    def stop(self):
+        self.sock.close()
+        self.thread.join(timeout=10)
+
+
+def raw_exchange(sb, port):
+    """Sends one GET through the proxy from inside; returns every byte
+    that came back before the gateway closed."""
+    code = f"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 3128))
+s.sendall(b"GET http://web.test:{port}/x HTTP/1.1\\r\\n"
+          b"Host: web.test:{port}\\r\\nConnection: close\\r\\n\\r\\n")
+s.settimeout(20)
+got = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    got += chunk
+sys.stdout.write(got.hex())
+"""
+    r = run_in(sb, web_settings(port), f"{SYSTEM_PYTHON} -c '{code}'")
+    assert r.returncode == 0, r.stderr
+    return bytes.fromhex(r.stdout.strip())
+
+
+def test_response_in_pieces_and_interim_heads_pass_whole(sb):
+    # an interim head, then the final head and its body each on their
+    # own: the gateway clears and forwards every byte, in order
+    pieces = (b"HTTP/1.1 100 Continue\r\n\r\n",
+              b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+              b"01234", b"56789")
+    server = ScriptedOrigin(*pieces)
+    try:
+        out = raw_exchange(sb, server.port)
+    finally:
+        server.stop()
+    assert out == b"".join(pieces)
+    (record,) = [x for x in audit_of(sb) if x["event"] == "request"]
+    assert record["status"] == 200 and "error" not in record
+
+
+def test_malformed_head_after_an_interim_one_ends_the_response(sb):
+    # the interim head is on its way when the final one turns out bad:
+    # the client gets the interim head, then the end, never a made-up 502
+    server = ScriptedOrigin(b"HTTP/1.1 100 Continue\r\n\r\n",
+                            b"HTTP/1.1 2x0 Nope\r\n\r\n")
+    try:
+        out = raw_exchange(sb, server.port)
+    finally:
+        server.stop()
+    assert out == b"HTTP/1.1 100 Continue\r\n\r\n"
+    (record,) = [x for x in audit_of(sb) if x["event"] == "request"]
+    assert record["error"] == "malformed response from the server"
+
+
 def test_silent_clients_do_not_hold_others(sb, origin):
     code = f"""
 import socket, urllib.request
