@@ -47,6 +47,13 @@ static const struct {
 	[GW_REFUSE_AUTH] = { 407, "Proxy Authentication Required" },
 };
 
+/*
+ * While a request head waits to go upstream, up to this much of its body
+ * joins it, so that a small request leaves in one write: one TLS record
+ * (the most one record carries) instead of two.
+ */
+#define BODY_JOINS_HEAD_MAX 16384
+
 static void http_drive(struct gw_conn *c);
 static void client_read(struct gw_conn *c);
 static bool response_read(struct gw_conn *c);
@@ -102,6 +109,7 @@ void gw_http_refuse(struct gw_conn *c, enum gw_refusal why,
 		close(c->up.w.fd);
 		c->up.w.fd = -1;
 	}
+	buf_free(&c->up_out, true); /* a head never sent may hold real values */
 	gw_conn_linger(c);
 }
 
@@ -418,6 +426,32 @@ static size_t body_take(enum http_framing framing, uint64_t *left,
 	return 0;
 }
 
+/*
+ * Sends n cleared body bytes from the head of the client's queue, or,
+ * while the head still waits in up_out, queues what fits behind it (the
+ * head's send counts them). Returns the bytes taken, -EAGAIN when none
+ * could be, or another negative errno.
+ */
+static ssize_t body_out(struct gw_conn *c, size_t n)
+{
+	size_t queued = buf_len(&c->up_out);
+	ssize_t r;
+
+	if (queued) {
+		if (queued >= BODY_JOINS_HEAD_MAX)
+			return -EAGAIN;
+		if (n > BODY_JOINS_HEAD_MAX - queued)
+			n = BODY_JOINS_HEAD_MAX - queued;
+		if (!buf_append(&c->up_out, buf_head(&c->in), n, SIZE_MAX))
+			return -ENOMEM;
+		return (ssize_t)n;
+	}
+	r = gw_side_send(&c->up, buf_head(&c->in), n);
+	if (r > 0)
+		c->http.bytes_up += (uint64_t)r;
+	return r;
+}
+
 /* Returns false when the connection was closed or refused. */
 static bool request_body(struct gw_conn *c)
 {
@@ -456,7 +490,7 @@ static bool request_body(struct gw_conn *c)
 		}
 		if (ready == 0)
 			return true; /* a placeholder may be arriving */
-		n = gw_side_send(&c->up, buf_head(&c->in), (size_t)ready);
+		n = body_out(c, (size_t)ready);
 		if (n == -EAGAIN)
 			return true;
 		if (n <= 0) {
@@ -467,7 +501,6 @@ static bool request_body(struct gw_conn *c)
 		x->req_approved -= (size_t)n;
 		c->req_scanned -= c->req_scanned < (size_t)n ? c->req_scanned :
 							       (size_t)n;
-		x->bytes_up += (uint64_t)n;
 	}
 	return true;
 }
@@ -799,7 +832,8 @@ static void http_drive(struct gw_conn *c)
 		}
 		if (c->up.w.fd < 0 || c->state == GW_ST_CONNECTING)
 			return;
-		if (!head_send(c))
+		/* the body first joins the head that waits, then follows */
+		if (!request_body(c) || !head_send(c))
 			return;
 		if (!buf_len(&c->up_out) && !request_body(c))
 			return;

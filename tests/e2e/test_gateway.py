@@ -3,6 +3,7 @@
 python, node) against real servers on loopback, through the explicit
 proxies and through transparent capture, as root and as an unprivileged
 user. Names are pinned to 127.0.0.1 by the policy (network.hosts)."""
+import hashlib
 import json
 import os
 import re
@@ -108,6 +109,24 @@ def test_keep_alive_and_post_bodies(sb, origin):
     assert r.stdout == "hello from web\nhello from web\n0123456789", r.stderr
     assert origin.requests[2]["body"] == b"0123456789"
     assert len([x for x in audit_of(sb) if x["event"] == "request"]) == 3
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_large_upload_through_proxy(sb, origin, framing):
+    # without Expect: 100-continue the body follows the head at once: its
+    # first part joins the head upstream, the rest follows
+    data = sb.workspace / "upload.bin"
+    data.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    chunked = "-H 'Transfer-Encoding: chunked' " if framing == "chunked" \
+        else ""
+    r = run_in(sb, web_settings(origin.port),
+               f"curl -sS -m 60 -H Expect: {chunked}--data-binary @{data} "
+               f"http://web.test:{origin.port}/echo | sha256sum")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    assert r.stdout.split()[0] == digest, r.stderr
+    assert origin.requests[0]["body"] == data.read_bytes()
+    [record] = [x for x in audit_of(sb) if x["event"] == "request"]
+    assert record["bytes_up"] > data.stat().st_size
 
 
 def test_large_download_through_proxy(sb, origin):
