@@ -84,39 +84,53 @@ int userns_write_maps(pid_t pid, const struct sandbox_ids *ids)
 	return write_proc_file(pid, "gid_map", map);
 }
 
+/* The idmap child's stack: it only blocks in read(2) and exits. */
+#define IDMAP_CHILD_STACK_BYTES 16384
+
+static _Alignas(64) unsigned char idmap_child_stack[IDMAP_CHILD_STACK_BYTES];
+
+/*
+ * Holds the new user namespace until the parent has taken it. The child
+ * shares the parent's memory, so it makes raw system calls only: no errno,
+ * no stdio, no exit handlers.
+ */
+static int idmap_child(void *arg)
+{
+	static char byte; /* not on the stack that sanitizers watch */
+	const int *pipefd = arg;
+
+	/* its own copy of the write end must go, or the read never ends */
+	(void)syscall(SYS_close, pipefd[1]);
+	(void)syscall(SYS_read, pipefd[0], &byte, 1);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
 /*
  * Makes a user namespace that maps the sandbox's host id to owner, for
  * use as a mount idmapping. Returns its fd or -errno.
+ *
+ * The namespace needs a process to live in while its maps are written. A
+ * forked child would copy the page tables and leave every page the
+ * supervisor writes afterwards to be copied again; a child that shares the
+ * memory (CLONE_VM, not a thread: its own exit status) costs neither.
  */
 static int idmap_userns_create(uid_t owner, gid_t group)
 {
-	struct clone_args args = {
-		.flags = CLONE_NEWUSER,
-		.exit_signal = SIGCHLD,
-	};
 	char map[USERNS_MAP_MAX_BYTES], path[64];
 	int pipefd[2], status, fd, r = 0;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
-	/* born in its own user namespace: nothing to wait for */
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	pid = clone(idmap_child, idmap_child_stack + sizeof(idmap_child_stack),
+		    CLONE_VM | CLONE_NEWUSER | SIGCHLD, pipefd);
 	if (pid < 0) {
 		r = -errno;
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return r;
 	}
-	if (pid == 0) {
-		char c;
-
-		close(pipefd[1]);
-		/* wait until the parent has taken the namespace */
-		(void)!read(pipefd[0], &c, 1);
-		_exit(0);
-	}
-	close(pipefd[0]);
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 
 	snprintf(map, sizeof(map), "%u %u 1\n", owner, SANDBOX_ROOT_OUTSIDE_ID);
@@ -130,9 +144,10 @@ static int idmap_userns_create(uid_t owner, gid_t group)
 	if (r == 0 && fd < 0)
 		r = -errno;
 
-	close(pipefd[1]);
+	close(pipefd[1]); /* the child reads the end of the pipe and exits */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	close(pipefd[0]);
 	return r < 0 ? r : fd;
 }
 
