@@ -209,9 +209,21 @@ static void plan_mask_glob(struct mount_plan *plan, const char *pattern)
 	globfree(&g);
 }
 
-/* Looks for entries matching name under dir, down to depth levels. */
+static bool mask_name_matches(const struct strv *names, const char *entry)
+{
+	for (size_t i = 0; i < names->len; i++)
+		if (fnmatch(names->items[i], entry, FNM_PERIOD) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Masks the entries under dir, down to depth levels, whose names match one
+ * of names; a masked folder is not searched further. Each folder is read
+ * once, whatever the number of names.
+ */
 static void plan_mask_search(struct mount_plan *plan, const char *dir,
-			     const char *name, int depth)
+			     const struct strv *names, int depth)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -224,32 +236,38 @@ static void plan_mask_search(struct mount_plan *plan, const char *dir,
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
 		path = path_join(dir, de->d_name);
-		if (fnmatch(name, de->d_name, FNM_PERIOD) == 0) {
+		if (mask_name_matches(names, de->d_name)) {
 			plan_mask_one(plan, path);
 			continue;
 		}
 		if (depth <= 1 || de->d_type != DT_DIR ||
 		    streq(de->d_name, ".git") || streq(de->d_name, "node_modules"))
 			continue;
-		plan_mask_search(plan, path, name, depth - 1);
+		plan_mask_search(plan, path, names, depth - 1);
 	}
 	closedir(d);
 }
 
+/* Absolute masks are globs; the others are names searched for. */
 static void plan_masks(struct mount_plan *plan, const struct policy *p)
 {
+	struct strv names = { 0 };
+
 	for (size_t i = 0; i < p->mask.len; i++) {
 		const char *m = p->mask.items[i];
 
-		if (m[0] == '/') {
+		if (m[0] == '/')
 			plan_mask_glob(plan, m);
-			continue;
-		}
-		plan_mask_search(plan, p->home, m, 1);
+		else
+			strv_push(&names, m);
+	}
+	if (names.len) {
+		plan_mask_search(plan, p->home, &names, 1);
 		for (size_t w = 0; w < plan->writable.len; w++)
-			plan_mask_search(plan, plan->writable.items[w], m,
+			plan_mask_search(plan, plan->writable.items[w], &names,
 					 MASK_SEARCH_DEPTH);
 	}
+	strv_clear(&names);
 }
 
 /* Protects root/name: read-only if it exists, never creatable. */

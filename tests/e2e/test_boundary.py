@@ -119,7 +119,7 @@ def test_symlinked_write_path_is_refused(sb):
 
 SECRETS = [".env", ".env.local", ".envrc", ".git-credentials", ".netrc",
            ".npmrc", ".pypirc", "x.pem", "x.key", "gcp-service-account.json",
-           "sub/.env", "sub/deeper/.env"]
+           "sub/.env", "sub/.netrc", "sub/deeper/.env", "sub/deeper/x.pem"]
 
 
 def test_credential_files_in_workspace_read_empty(sb):
