@@ -300,6 +300,11 @@ static void run_recorded(void *ctx)
 	run_folder_record(ctx);
 }
 
+static void run_ended(void *ctx, int status)
+{
+	run_folder_end(ctx, status);
+}
+
 /*
  * Gives the run its id and its folder. Overlay mode cannot go on without
  * one (the folder holds the layer); the other modes go on without a
@@ -339,7 +344,8 @@ static int run_start(struct run_folder *rf, const struct run_request *rq,
 	}
 	cfg->layers = overlay ? rf->path : NULL;
 	cfg->started = run_recorded;
-	cfg->started_ctx = rf;
+	cfg->ended = run_ended;
+	cfg->hook_ctx = rf;
 	return 0;
 }
 

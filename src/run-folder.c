@@ -190,20 +190,25 @@ void run_folder_record(struct run_folder *rf)
 			       rf->rec.id, rf->path);
 }
 
-void run_folder_finish(struct run_folder *rf, int status)
+void run_folder_end(struct run_folder *rf, int status)
 {
 	char now[RUN_TIME_TEXT_MAX_BYTES];
 
-	if (rf->fd >= 0) {
-		if (!rf->recorded && policy_write(rf->fd, rf->policy) < 0)
-			log_warn("run %s: its policy was not recorded",
-				 rf->rec.id);
-		run_time_now(now, sizeof(now));
-		rf->rec.finished = xstrdup(now);
-		rf->rec.status = status;
-		if (run_record_write(rf->fd, &rf->rec) < 0)
-			log_warn("the record of run %s says it never finished",
-				 rf->rec.id);
-	}
+	if (rf->fd < 0 || rf->rec.finished)
+		return;
+	if (!rf->recorded && policy_write(rf->fd, rf->policy) < 0)
+		log_warn("run %s: its policy was not recorded", rf->rec.id);
+	rf->recorded = true;
+	run_time_now(now, sizeof(now));
+	rf->rec.finished = xstrdup(now);
+	rf->rec.status = status;
+	if (run_record_write(rf->fd, &rf->rec) < 0)
+		log_warn("the record of run %s says it never finished",
+			 rf->rec.id);
+}
+
+void run_folder_finish(struct run_folder *rf, int status)
+{
+	run_folder_end(rf, status);
 	folder_release(rf);
 }

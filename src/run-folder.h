@@ -49,8 +49,13 @@ int run_folder_create(struct run_folder *rf, const struct run_folder_spec *s);
 void run_folder_record(struct run_folder *rf);
 
 /*
- * Records how the run ended (airlock run's exit status) and releases
- * everything rf holds. Safe on a folder that was never created.
+ * Records how the run ended (airlock run's exit status), once: a later
+ * call changes nothing. Safe without a folder.
+ */
+void run_folder_end(struct run_folder *rf, int status);
+/*
+ * Records how the run ended, unless run_folder_end already did, and
+ * releases everything rf holds. Safe on a folder that was never created.
  */
 void run_folder_finish(struct run_folder *rf, int status);
 

@@ -266,8 +266,14 @@ static bool reap(pid_t cmd, int *exit_code)
 	return done;
 }
 
+/*
+ * Serves CMD until it ends, then ends everything else inside and tells the
+ * supervisor CMD's exit code on report_fd (if open) before exiting: the
+ * kernel's teardown of the namespaces, after that, need not delay it.
+ */
 static __attribute__((noreturn)) void serve(const struct init_args *a,
-					    pid_t cmd, int listener, int sigfd)
+					    pid_t cmd, int listener, int sigfd,
+					    int report_fd)
 {
 	struct pollfd fds[2] = {
 		{ .fd = sigfd, .events = POLLIN },
@@ -304,6 +310,11 @@ static __attribute__((noreturn)) void serve(const struct init_args *a,
 	kill(-1, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
+	if (report_fd >= 0) {
+		unsigned char code = (unsigned char)exit_code;
+
+		(void)!write(report_fd, &code, 1);
+	}
 	_exit(exit_code);
 }
 
@@ -347,8 +358,12 @@ void init_main(const struct init_args *a)
 
 	listener = recv_fd(sock[0]);
 	close(sock[0]);
-	if (listener >= 0 && write(a->ready_fd, &ok, 1) != 1)
+	if (listener < 0) {
+		/* CMD never started: the supervisor learns why from our exit */
+		close(a->ready_fd);
+		serve(a, cmd, listener, sigfd, -1);
+	}
+	if (write(a->ready_fd, &ok, 1) != 1)
 		die_setup();
-	close(a->ready_fd);
-	serve(a, cmd, listener, sigfd);
+	serve(a, cmd, listener, sigfd, a->ready_fd);
 }

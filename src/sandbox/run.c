@@ -52,7 +52,8 @@ struct supervisor {
 	struct pty_relay pty;
 	int sigfd;
 	int sync_wr; /* open while we live: init watches it */
-	pid_t init;
+	pid_t init;    /* -1 once reaped */
+	int ended_rd;  /* init's report of CMD's exit code, or -1 */
 	pid_t gateway; /* -1: none, or a shared one */
 	int gateway_keep; /* a shared gateway's channel: our run while open */
 	char run_id[RUN_ID_MAX_BYTES]; /* made here unless the CLI gave one */
@@ -142,13 +143,17 @@ static int start_init(struct supervisor *s, int *ready_rd)
 	return 0;
 }
 
-static int wait_init(pid_t pid)
+/* Reaps init; returns its exit status. */
+static int wait_init(struct supervisor *s)
 {
 	int status;
+	pid_t r;
 
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return AIRLOCK_EXIT_SETUP;
+	while ((r = waitpid(s->init, &status, 0)) < 0 && errno == EINTR)
+		;
+	s->init = -1;
+	if (r < 0)
+		return AIRLOCK_EXIT_SETUP;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
@@ -178,6 +183,7 @@ static bool on_signal(struct supervisor *s, int signo, int *status)
 		r = waitpid(s->init, &st, WNOHANG);
 		if (r != s->init)
 			return false;
+		s->init = -1;
 		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		return true;
 	}
@@ -198,7 +204,29 @@ static void drain_pty(struct supervisor *s)
 			break;
 }
 
-/* Relays, forwards and waits until init ends or the timeout expires. */
+/*
+ * Reads init's report of CMD's exit code into *status; returns false when
+ * init closed the pipe without one (its own exit status will tell).
+ */
+static bool read_ended(struct supervisor *s, int *status)
+{
+	unsigned char code;
+	ssize_t n;
+
+	while ((n = read(s->ended_rd, &code, 1)) < 0 && errno == EINTR)
+		;
+	close(s->ended_rd);
+	s->ended_rd = -1;
+	if (n != 1)
+		return false;
+	*status = code;
+	return true;
+}
+
+/*
+ * Relays, forwards and waits until CMD's end is known (init reports it, or
+ * init itself ends) or the timeout expires.
+ */
 static int supervise(struct supervisor *s)
 {
 	uint64_t timeout_s = s->cfg->policy->limits.timeout_seconds;
@@ -209,10 +237,11 @@ static int supervise(struct supervisor *s)
 	int status = AIRLOCK_EXIT_SETUP;
 
 	for (;;) {
-		struct pollfd fds[3] = {
+		struct pollfd fds[4] = {
 			{ .fd = s->sigfd, .events = POLLIN },
 			{ .fd = s->pty.master, .events = POLLIN },
 			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = s->ended_rd, .events = POLLIN },
 		};
 		int wait_ms = -1;
 		struct signalfd_siginfo si;
@@ -224,7 +253,7 @@ static int supervise(struct supervisor *s)
 				log_error("timeout: %llu s elapsed; stopping the "
 					  "sandbox", (unsigned long long)timeout_s);
 				kill(s->init, SIGKILL);
-				(void)wait_init(s->init);
+				(void)wait_init(s);
 				return AIRLOCK_EXIT_TIMEOUT;
 			}
 			wait_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
@@ -233,14 +262,14 @@ static int supervise(struct supervisor *s)
 			int64_t left = started_at - now_ms();
 
 			if (left <= 0) {
-				s->cfg->started(s->cfg->started_ctx);
+				s->cfg->started(s->cfg->hook_ctx);
 				started_at = 0;
 				continue;
 			}
 			if (wait_ms < 0 || left < wait_ms)
 				wait_ms = (int)left;
 		}
-		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
+		if (poll(fds, ARRAY_SIZE(fds), wait_ms) < 0 && errno != EINTR)
 			break;
 		if ((fds[1].revents & (POLLIN | POLLHUP)) && !pty_relay_out(&s->pty))
 			fds[1].fd = -1;
@@ -251,14 +280,23 @@ static int supervise(struct supervisor *s)
 				drain_pty(s);
 				return status;
 			}
+		/* nothing is left inside to write to the terminal */
+		if ((fds[3].revents & (POLLIN | POLLHUP)) &&
+		    read_ended(s, &status)) {
+			drain_pty(s);
+			return status;
+		}
 	}
 	log_error_errno(errno, "supervisor loop failed");
 	kill(s->init, SIGKILL);
-	(void)wait_init(s->init);
+	(void)wait_init(s);
 	return AIRLOCK_EXIT_SETUP;
 }
 
-/* True once CMD has started; else *status is init's (it said why). */
+/*
+ * True once CMD has started (ready_rd then carries its end); else *status
+ * is init's (it said why).
+ */
 static bool wait_ready(struct supervisor *s, int ready_rd, int *status)
 {
 	char c;
@@ -267,10 +305,12 @@ static bool wait_ready(struct supervisor *s, int ready_rd, int *status)
 	do
 		n = read(ready_rd, &c, 1);
 	while (n < 0 && errno == EINTR);
-	close(ready_rd);
-	if (n == 1)
+	if (n == 1) {
+		s->ended_rd = ready_rd;
 		return true;
-	*status = wait_init(s->init);
+	}
+	close(ready_rd);
+	*status = wait_init(s);
 	return false;
 }
 
@@ -426,6 +466,7 @@ static int net_start(struct supervisor *s)
 	return r < 0 ? r : net_placeholders(s);
 }
 
+/* Tells the gateway to finish; net_wait waits until it has. */
 static void net_stop(struct supervisor *s)
 {
 	if (s->cfg->net.gateway_fd >= 0) {
@@ -436,8 +477,13 @@ static void net_stop(struct supervisor *s)
 		close(s->gateway_keep);
 		s->gateway_keep = -1;
 	}
-	if (s->gateway > 0) {
+	if (s->gateway > 0)
 		kill(s->gateway, SIGTERM);
+}
+
+static void net_wait(struct supervisor *s)
+{
+	if (s->gateway > 0) {
 		while (waitpid(s->gateway, NULL, 0) < 0 && errno == EINTR)
 			;
 		s->gateway = -1;
@@ -448,7 +494,7 @@ int sandbox_run(struct sandbox_config *cfg)
 {
 	struct supervisor s = {
 		.cfg = cfg, .sigfd = -1, .sync_wr = -1, .init = -1,
-		.gateway = -1, .gateway_keep = -1,
+		.ended_rd = -1, .gateway = -1, .gateway_keep = -1,
 	};
 	int ready_rd = -1, status;
 
@@ -497,7 +543,19 @@ int sandbox_run(struct sandbox_config *cfg)
 	if (wait_ready(&s, ready_rd, &status))
 		status = supervise(&s);
 out:
+	/*
+	 * Once CMD's end is known, the gateway's last audit records, the
+	 * run's record and the kernel's teardown of the namespaces overlap;
+	 * nothing outlives the supervisor.
+	 */
 	net_stop(&s);
+	if (cfg->ended)
+		cfg->ended(cfg->hook_ctx, status);
+	net_wait(&s);
+	if (s.init > 0)
+		(void)wait_init(&s);
+	if (s.ended_rd >= 0)
+		close(s.ended_rd);
 	pty_restore(&s.pty);
 	if (s.sync_wr >= 0)
 		close(s.sync_wr);

@@ -122,10 +122,13 @@ struct sandbox_config {
 	const char *ca_key;
 	/*
 	 * Called by the supervisor once CMD has run for a moment (not at all
-	 * when it ends sooner), while the supervisor would only wait.
+	 * when it ends sooner), while the supervisor would only wait; and
+	 * once its exit status is known, while the sandbox is torn down.
+	 * Both get hook_ctx.
 	 */
 	void (*started)(void *ctx);
-	void *started_ctx;
+	void (*ended)(void *ctx, int status);
+	void *hook_ctx;
 	struct net_config net; /* filled by sandbox_run */
 };
 
@@ -312,7 +315,8 @@ struct init_args {
 	const struct sandbox_ids *ids;
 	const char *cwd;
 	int sync_fd;   /* supervisor -> init: maps written */
-	int ready_fd;  /* init -> supervisor: root built, CMD started */
+	int ready_fd;  /* init -> supervisor: 'R' when CMD has started, then
+			  CMD's exit code once nothing is left inside */
 	int pty_slave; /* -1 without a terminal */
 	bool with_cgroup; /* memory and processes limited by a cgroup */
 };
