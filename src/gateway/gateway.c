@@ -404,30 +404,33 @@ static __attribute__((noreturn)) void gateway_child(
 	_exit(r < 0 ? 1 : 0);
 }
 
-int gateway_spawn(const struct gateway_run_opts *o, int *channel, pid_t *pid)
+int gateway_channel(int *channel, int *peer)
 {
 	int sv[2];
-	pid_t parent = getpid(), child;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error_errno(errno, "cannot create the gateway's channel");
 		return -errno;
 	}
-	child = fork();
+	*peer = sv[0];
+	*channel = sv[1];
+	return 0;
+}
+
+int gateway_spawn(const struct gateway_run_opts *o, int peer, pid_t *pid)
+{
+	pid_t parent = getpid(), child = fork();
+
 	if (child < 0) {
 		int e = errno;
 
 		log_error_errno(e, "cannot start the gateway");
-		close(sv[0]);
-		close(sv[1]);
+		close(peer);
 		return -e;
 	}
-	if (child == 0) {
-		close(sv[1]);
-		gateway_child(o, sv[0], parent);
-	}
-	close(sv[0]);
-	*channel = sv[1];
+	if (child == 0)
+		gateway_child(o, peer, parent); /* closes every other fd */
+	close(peer);
 	*pid = child;
 	return 0;
 }

@@ -24,16 +24,24 @@ struct gateway_run_opts {
 };
 
 /*
- * Forks the gateway of one run. On success returns 0 with *channel the
- * socket (SOCK_SEQPACKET, close-on-exec) on which the sandbox's init
- * hands its listeners over, and *pid the gateway's pid; the supervisor
- * ends it with SIGTERM and reaps it. Returns -errno after logging. Not
- * for use after fork.
+ * Makes the channel of one run's gateway: *channel is the end on which the
+ * sandbox's init hands its listeners over, *peer the gateway's, for
+ * gateway_spawn (both SOCK_SEQPACKET, close-on-exec). Returns 0, or
+ * -errno after logging.
  */
-int gateway_spawn(const struct gateway_run_opts *o, int *channel, pid_t *pid);
+int gateway_channel(int *channel, int *peer);
 
 /*
- * After gateway_spawn, for a policy with credentials: waits for the
+ * Forks the gateway of one run on peer, which is closed here whatever
+ * happens. On success returns 0 with *pid the gateway's pid; the
+ * supervisor ends it with SIGTERM and reaps it. Returns -errno after
+ * logging. Not for use after fork.
+ */
+int gateway_spawn(const struct gateway_run_opts *o, int peer, pid_t *pid);
+
+/*
+ * After gateway_spawn, for a policy with credentials: waits on the
+ * channel for the
  * gateway to have read them, and returns the placeholders it made (see
  * gw_creds_placeholders) in *msg (caller wipes and frees) and *len.
  * Returns 0, or -errno after logging (the gateway could not read a

@@ -55,6 +55,7 @@ struct supervisor {
 	pid_t init;    /* -1 once reaped */
 	int ended_rd;  /* init's report of CMD's exit code, or -1 */
 	pid_t gateway; /* -1: none, or a shared one */
+	int gateway_peer; /* the gateway's channel end until it is forked */
 	int gateway_keep; /* a shared gateway's channel: our run while open */
 	char run_id[RUN_ID_MAX_BYTES]; /* made here unless the CLI gave one */
 	sigset_t old_mask;
@@ -423,7 +424,28 @@ static int net_placeholders(struct supervisor *s)
 	return r;
 }
 
-/* Starts this run's gateway, or attaches to a shared one. */
+/* Forks this run's gateway on the channel net_start made. */
+static int net_spawn(struct supervisor *s)
+{
+	struct gateway_run_opts o = {
+		.policy = s->cfg->policy,
+		.audit_path = s->cfg->audit_path,
+		.run_id = s->cfg->run_id ? s->cfg->run_id : s->run_id,
+		.ca_cert = s->cfg->ca_cert,
+		.ca_key = s->cfg->ca_key,
+	};
+	int peer = s->gateway_peer;
+
+	s->gateway_peer = -1;
+	return gateway_spawn(&o, peer, &s->gateway);
+}
+
+/*
+ * Attaches to a shared gateway, or makes the channel to this run's own.
+ * Its gateway starts here when the policy has credentials (their
+ * placeholders go into CMD's environment, which init takes at its birth);
+ * otherwise once init exists, while init builds the root.
+ */
 static int net_start(struct supervisor *s)
 {
 	const struct policy *p = s->cfg->policy;
@@ -431,8 +453,6 @@ static int net_start(struct supervisor *s)
 		.policy = p,
 		.audit_path = s->cfg->audit_path,
 		.run_id = s->cfg->run_id,
-		.ca_cert = s->cfg->ca_cert,
-		.ca_key = s->cfg->ca_key,
 	};
 	int r;
 
@@ -460,9 +480,11 @@ static int net_start(struct supervisor *s)
 		return r;
 	}
 	r = creds_plan(s->cfg, &s->plan);
-	if (r < 0)
+	if (r == 0)
+		r = gateway_channel(&s->cfg->net.gateway_fd, &s->gateway_peer);
+	if (r < 0 || !p->n_credentials)
 		return r;
-	r = gateway_spawn(&o, &s->cfg->net.gateway_fd, &s->gateway);
+	r = net_spawn(s);
 	return r < 0 ? r : net_placeholders(s);
 }
 
@@ -495,6 +517,7 @@ int sandbox_run(struct sandbox_config *cfg)
 	struct supervisor s = {
 		.cfg = cfg, .sigfd = -1, .sync_wr = -1, .init = -1,
 		.ended_rd = -1, .gateway = -1, .gateway_keep = -1,
+		.gateway_peer = -1,
 	};
 	int ready_rd = -1, status;
 
@@ -539,6 +562,12 @@ int sandbox_run(struct sandbox_config *cfg)
 			close(s.plan.items[i].tree_fd);
 			s.plan.items[i].tree_fd = -1;
 		}
+	/* init waits for the gateway before CMD runs: it fails closed */
+	if (s.gateway_peer >= 0 && net_spawn(&s) < 0) {
+		kill(s.init, SIGKILL);
+		status = AIRLOCK_EXIT_SETUP;
+		goto out;
+	}
 
 	if (wait_ready(&s, ready_rd, &status))
 		status = supervise(&s);
@@ -548,6 +577,7 @@ out:
 	 * run's record and the kernel's teardown of the namespaces overlap;
 	 * nothing outlives the supervisor.
 	 */
+	closep(&s.gateway_peer);
 	net_stop(&s);
 	if (cfg->ended)
 		cfg->ended(cfg->hook_ctx, status);
