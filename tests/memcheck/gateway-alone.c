@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	struct gateway_run_opts o = { 0 };
 	sigset_t mask;
 	pid_t gw = 0;
-	int chan = -1, r;
+	int chan = -1, peer = -1, r;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: gateway-alone SETTINGS AUDIT_FILE\n");
@@ -188,7 +188,9 @@ int main(int argc, char **argv)
 	o = (struct gateway_run_opts){ .policy = &p, .audit_path = argv[2],
 				       .run_id = "memcheck", .ca_cert = cert,
 				       .ca_key = key };
-	r = gateway_spawn(&o, &chan, &gw);
+	r = gateway_channel(&chan, &peer);
+	if (r == 0)
+		r = gateway_spawn(&o, peer, &gw);
 	if (r == 0 && p.n_credentials)
 		r = placeholders_print(&p, chan);
 	if (r == 0)
