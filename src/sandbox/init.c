@@ -343,7 +343,13 @@ void init_main(const struct init_args *a)
 		die_setup();
 	}
 
-	cmd = fork();
+	/*
+	 * vfork: CMD borrows init's memory until it execs, so no page table
+	 * is copied and no page copied on write. Everything cmd_exec changes
+	 * is CMD's own (its descriptors, signal dispositions, limits,
+	 * credentials, filters); init waits meanwhile.
+	 */
+	cmd = vfork();
 	if (cmd < 0) {
 		log_error_errno(errno, "cannot start the command");
 		die_setup();
