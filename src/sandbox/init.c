@@ -268,8 +268,9 @@ static bool reap(pid_t cmd, int *exit_code)
 
 /*
  * Serves CMD until it ends, then ends everything else inside and tells the
- * supervisor CMD's exit code on report_fd (if open) before exiting: the
- * kernel's teardown of the namespaces, after that, need not delay it.
+ * supervisor CMD's exit code on report_fd (if open) before exiting, so that
+ * the supervisor's own last steps overlap the kernel's teardown of the
+ * namespaces.
  */
 static __attribute__((noreturn)) void serve(const struct init_args *a,
 					    pid_t cmd, int listener, int sigfd,

@@ -565,6 +565,7 @@ int sandbox_run(struct sandbox_config *cfg)
 	/* init waits for the gateway before CMD runs: it fails closed */
 	if (s.gateway_peer >= 0 && net_spawn(&s) < 0) {
 		kill(s.init, SIGKILL);
+		close(ready_rd);
 		status = AIRLOCK_EXIT_SETUP;
 		goto out;
 	}
