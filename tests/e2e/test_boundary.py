@@ -531,23 +531,19 @@ def test_inherited_descriptors_stay_outside(sb):
 
 # ---- terminal ----
 
-def test_tiocsti_does_not_reach_outer_terminal(sb):
+def run_under_pty(sb, argv):
+    """Runs airlock with a terminal as its standard streams; returns what
+    the terminal showed and airlock's exit code."""
     import pty
-    probe = ("import fcntl, termios\n"
-             "try:\n"
-             "    fcntl.ioctl(0, termios.TIOCSTI, b'Z')\n"
-             "    print('INJECTED')\n"
-             "except OSError as e:\n"
-             "    print('refused', e.errno)\n")
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(sb.workspace)
-        cmd = sb.command(["run", "--", SYSTEM_PYTHON, "-c", probe])
+        cmd = sb.command(argv)
         os.execvpe(cmd[0], cmd, sb.env())
     out = b""
     while True:
         try:
-            chunk = os.read(fd, 4096)
+            chunk = os.read(fd, 65536)
         except OSError:
             break
         if not chunk:
@@ -555,5 +551,27 @@ def test_tiocsti_does_not_reach_outer_terminal(sb):
         out += chunk
     _, status = os.waitpid(pid, 0)
     os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+def test_tiocsti_does_not_reach_outer_terminal(sb):
+    probe = ("import fcntl, termios\n"
+             "try:\n"
+             "    fcntl.ioctl(0, termios.TIOCSTI, b'Z')\n"
+             "    print('INJECTED')\n"
+             "except OSError as e:\n"
+             "    print('refused', e.errno)\n")
+    out, code = run_under_pty(sb, ["run", "--", SYSTEM_PYTHON, "-c", probe])
     assert b"refused" in out, out
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
+
+
+def test_terminal_output_passes_whole_before_the_exit_status(sb):
+    # the command's last output is still in the terminal when it ends:
+    # airlock relays all of it before it exits with the command's status
+    n = 1 << 20
+    out, code = run_under_pty(sb, ["run", "--", "/bin/sh", "-c",
+                                   f"head -c {n} /dev/zero | tr '\\0' x; "
+                                   "exit 7"])
+    assert out.count(b"x") == n
+    assert code == 7
